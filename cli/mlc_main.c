@@ -1,0 +1,51 @@
+/* mlc: the operator CLI of ml-connector. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: mlc COMMAND [options]\n"
+        "\n"
+        "Local stack\n"
+        "  up [--demo]            start Redis (unless MLC_REDIS_URL is set), broker, scheduler,\n"
+        "                         poller, writer, webhook gateway in the background; --demo adds\n"
+        "                         the simulators and a demo tenant and syncs it\n"
+        "  down                   stop what `up` started\n"
+        "  status [--json]        processes, endpoints, queues, last sync per tenant and flow\n"
+        "\n"
+        "Tenants and syncs\n"
+        "  tenant add FILE        validate a tenant file, seal its secrets, store it\n"
+        "  tenant list|show ID    list tenants / show one (secrets redacted)\n"
+        "  sync TENANT [--flow F] [--full] [--wait] [--timeout S]\n"
+        "                         run a sync now; --wait until every task is written\n"
+        "\n"
+        "Environment: MLC_REDIS_URL, MLC_BROKER_URL, MLC_MASTER_KEY or MLC_MASTER_KEY_FILE,\n"
+        "MLC_RUN_DIR (default <install>/run). See README.md and docs/.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    log_init("mlc");
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = { { "up", cmd_up }, { "down", cmd_down }, { "status", cmd_status },
+                 { "sync", cmd_sync }, { "tenant", cmd_tenant } };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(argv[1], cmds[i].name) == 0) {
+            cli_env_from_state();
+            return cmds[i].fn(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "mlc: unknown command \"%s\" (see mlc --help)\n", argv[1]);
+    return 2;
+}

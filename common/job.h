@@ -1,0 +1,73 @@
+/* job: the job model. Redis is the source of truth: a job is recorded (HASH K_JOB + ZSET
+ * K_QUEUE) before anything is published on ZeroMQ, and every state change is one Lua script,
+ * so two workers can never both run a job and nothing is lost when a process dies.
+ *
+ * States:  queued -> running (lease) -> done
+ *                             |-> retry (not_before) -> queued     (transient failure)
+ *                             |-> dead  (K_DLQ, with the reason)   (permanent or out of tries)
+ *          running with an expired lease -> queued (reaper)
+ *
+ * Job hash fields: id tenant service type ref parent payload state attempt max_attempts
+ *   created_ms updated_ms lease_until worker not_before error result
+ * Ids are chosen by the producer; equal ids dedupe: enqueueing an id that is queued, running
+ * or waiting to retry changes nothing. */
+#ifndef MLC_JOB_H
+#define MLC_JOB_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "redis.h"
+
+typedef struct {
+    char   *id;
+    char   *tenant;
+    char   *service;      /* "poll" | "write" : which worker pool runs it */
+    char   *type;         /* "poll_flow" | "upsert_task" | later "writeback", ... */
+    char   *ref;          /* flow name for poll_flow, record ref "po:4711" for upsert_task */
+    char   *parent;       /* id of the job that created this one, or NULL */
+    char   *payload;      /* JSON text or NULL */
+    char   *state;        /* "queued" | "running" | "retry" | "done" | "dead" */
+    int     attempt;      /* runs started so far */
+    int     max_attempts; /* default 8 */
+    int64_t created_ms;
+    int64_t lease_until;
+    int64_t not_before;
+    char   *worker;
+    char   *error;
+} job_t;
+
+/* Records j (id, tenant, service, type, ref, parent, payload, max_attempts used) as queued.
+ * Returns 1 when created or re-queued (state was done/dead/absent), 0 when an equal id was
+ * already queued/running/retry (nothing changed), -1 on Redis failure. */
+int job_enqueue(rds_t *r, const job_t *j);
+/* The same for n jobs of one tenant in one pipeline; returns how many were created or -1. */
+int job_enqueue_many(rds_t *r, const job_t *jobs, int n);
+/* Pipelined form of job_enqueue (e.g. inside MULTI/EXEC with the record state it belongs to):
+ * appends the enqueue script call to r's pipeline; its reply (1/0 as job_enqueue) is read with
+ * rds_get_reply. Returns 0 appended, -1 on failure. */
+int job_append_enqueue(rds_t *r, const job_t *j);
+/* Claims a queued job for worker: state running, attempt+1, lease_until = now + lease_ms,
+ * removed from K_QUEUE, added to K_LEASES. Fills *out (job_free it). Returns 1 claimed,
+ * 0 not claimable (unknown, or not queued: another worker has it or it is finished), -1 error. */
+int job_claim(rds_t *r, const char *tenant, const char *id, const char *worker,
+              int64_t lease_ms, job_t *out);
+/* Extends the lease while worker still owns the running job. 1 ok, 0 lost, -1 error. */
+int job_touch(rds_t *r, const char *tenant, const char *id, const char *worker, int64_t lease_ms);
+/* Marks done (result JSON text may be NULL); the hash expires after MLC_JOB_TTL_S (default
+ * 86400). When the job has a parent, HINCRBY parent children_done 1. 1 ok, 0 lost, -1 error. */
+int job_done(rds_t *r, const char *tenant, const char *id, const char *worker, const char *result);
+/* Records a failure. permanent or attempt >= max_attempts -> dead (K_DLQ, parent
+ * children_dead+1); else retry with not_before = retry_at_ms (K_RETRY). Returns 1 when now in
+ * retry, 2 when dead, 0 lost, -1 error. */
+int job_fail(rds_t *r, const char *tenant, const char *id, const char *worker,
+             const char *error, bool permanent, int64_t retry_at_ms);
+/* Reaper: moves running jobs whose lease expired before now_ms back to queued. Writes their
+ * ids (malloc'd, caller frees each and the array) to *ids. Returns the count or -1. */
+int job_requeue_expired(rds_t *r, const char *tenant, int64_t now_ms, char ***ids);
+/* Retry timer: moves retry jobs whose not_before <= now_ms to queued; same contract. */
+int job_promote_retries(rds_t *r, const char *tenant, int64_t now_ms, char ***ids);
+/* Loads a job by id. 1 found, 0 absent, -1 error. */
+int job_load(rds_t *r, const char *tenant, const char *id, job_t *out);
+/* Adds n to the parent's "children" counter (a poll job announcing its write jobs). */
+int job_add_children(rds_t *r, const char *tenant, const char *id, long n);
+void job_free(job_t *j);   /* frees fields, zeroes; safe twice */
+#endif

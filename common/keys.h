@@ -1,0 +1,34 @@
+/* keys: every Redis key ml-connector uses, in one place (documented in docs/redis-keys.md).
+ * Per-tenant keys carry the tenant in a hash tag {t} so one tenant's keys share a Cluster slot
+ * and Lua scripts may touch several of them. Use with xasprintf(K_JOB, tenant, job_id). */
+#ifndef MLC_KEYS_H
+#define MLC_KEYS_H
+#define K_TENANTS        "mlc:tenants"                 /* SET of tenant ids */
+#define K_WORKERS        "mlc:workers"                 /* HASH worker id -> heartbeat JSON */
+#define K_BROKER         "mlc:broker"                  /* HASH broker view, every second:
+                                                          "<service>:<tenant>" -> queued ids,
+                                                          workers -> count, updated_ms */
+#define K_TENANT         "mlc:{%s}:tenant"             /* HASH config (secrets sealed), added_at */
+#define K_JOB            "mlc:{%s}:job:%s"             /* HASH one job */
+#define K_QUEUE          "mlc:{%s}:queue:%s"           /* ZSET queued job ids per service, score = enqueue ms */
+#define K_LEASES         "mlc:{%s}:leases"             /* ZSET running job ids, score = lease expiry ms */
+#define K_RETRY          "mlc:{%s}:retry"              /* ZSET job ids waiting to retry, score = not_before ms */
+#define K_DLQ            "mlc:{%s}:dlq"                /* ZSET dead job ids, score = death ms */
+#define K_JOBLOG         "mlc:{%s}:jobs"               /* ZSET recent job ids, score = created ms */
+#define K_REC            "mlc:{%s}:rec:%s"             /* HASH per record, %s = ref "po:4711" */
+#define K_TASKMAP        "mlc:{%s}:taskmap"            /* HASH ref -> Asana task gid */
+#define K_GIDMAP         "mlc:{%s}:gidmap"             /* HASH Asana task gid -> ref */
+#define K_CURSOR         "mlc:{%s}:cursor:%s"          /* STRING watermark per flow */
+#define K_SYNC           "mlc:{%s}:sync:%s"            /* HASH last sync of a flow */
+#define K_SCHED          "mlc:{%s}:sched:%s"           /* STRING next due ms of a flow's schedule */
+#define K_TOKEN          "mlc:{%s}:token:%s"           /* STRING sealed access token, TTL = expires_in */
+#define K_TOKEN_LOCK     "mlc:{%s}:token:%s:lock"      /* STRING single-flight refresh lock */
+#define K_ASANA_FIELDS   "mlc:{%s}:asana:fields:%s"    /* HASH field name -> "gid type", per project gid */
+#define K_ASANA_ENUM     "mlc:{%s}:asana:enum:%s"      /* HASH option name -> option gid, per field gid */
+#define K_ASANA_LOCK     "mlc:{%s}:asana:lock:%s"      /* STRING lock for a create (field/option/task) */
+#define K_REF            "mlc:{%s}:ref:%s"             /* HASH reference data, e.g. suppliers id -> name */
+#define K_ASANA_SLOTS    "mlc:{asana:%s}:inflight:%s"  /* ZSET in-flight Asana requests per token hash, reads|writes */
+#define K_ASANA_PAUSE    "mlc:{asana:%s}:pause"        /* STRING set while a token is rate limited (TTL = Retry-After) */
+#define K_AUDIT          "mlc:{%s}:audit"              /* STREAM audit trail of the tenant */
+#define K_STATS          "mlc:{%s}:stats"              /* HASH counters */
+#endif

@@ -1,0 +1,22 @@
+/* ratelimit: limits shared by every process through Redis, each check one Lua script.
+ * In-flight slots: a ZSET of holders scored by expiry, so a holder that dies frees its slot
+ * after ttl. Pause: a key with a TTL set from a 429/503 Retry-After; while it exists every
+ * process waits instead of calling that system. */
+#ifndef MLC_RATELIMIT_H
+#define MLC_RATELIMIT_H
+#include <stdint.h>
+#include "redis.h"
+
+/* Takes one of cap slots in slots_key unless pause_key is set. Returns 1 acquired (holder
+ * recorded), 0 when the caller must wait (*wait_ms: the pause left, or a short poll interval
+ * when all slots are taken), -1 when Redis is unreachable. */
+int rl_slot_acquire(rds_t *r, const char *slots_key, const char *pause_key, int cap,
+                    int64_t ttl_ms, const char *holder, int64_t *wait_ms);
+/* Blocking form: waits (up to max_wait_ms) for a slot. 1 acquired, 0 timed out (*paused_ms
+ * set to the pause left when a pause was the reason), -1 Redis unreachable. */
+int rl_slot_wait(rds_t *r, const char *slots_key, const char *pause_key, int cap,
+                 int64_t ttl_ms, const char *holder, int64_t max_wait_ms, int64_t *paused_ms);
+void rl_slot_release(rds_t *r, const char *slots_key, const char *holder);
+/* Sets (or extends, never shortens) the pause window to ms from now. */
+void rl_pause(rds_t *r, const char *pause_key, int64_t ms);
+#endif

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ml-connector needs to build, test and run, when missing.
+# Idempotent and quiet when everything is present; needs root (or sudo) otherwise.
+set -euo pipefail
+pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzmq3-dev
+      libhiredis-dev libssl-dev libmicrohttpd-dev libcmocka-dev redis-server redis-tools
+      curl wrk procps)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}" >&2
+sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,171 @@
+/* ifs_stats: see ifs_stats.h. A meter is a ring of 60 one-second buckets; the sum of the
+ * buckets younger than 60 s is the current window, and its maximum is kept. */
+#include "ifs_stats.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+typedef struct {
+    int64_t  second[60];
+    uint32_t count[60];
+    long     max60;
+} meter_t;
+
+typedef struct {
+    char   *id;
+    long    requests;
+    meter_t meter;
+} client_t;
+
+struct ifs_stats {
+    pthread_mutex_t mu;
+    json_t         *requests;   /* label -> count */
+    json_t         *counters;   /* name -> count */
+    long            total;
+    meter_t         meter;
+    client_t       *clients;
+    size_t          nclients;
+    int64_t         since_ms;
+};
+
+static const char *const COUNTERS[] = {
+    "writes", "write_conflicts", "tokens_issued", "rate_rejected", "faults_injected", NULL,
+};
+
+static long meter_window(const meter_t *m, int64_t sec)
+{
+    long sum = 0;
+    for (int i = 0; i < 60; i++)
+        if (m->second[i] > sec - 60 && m->second[i] <= sec)
+            sum += m->count[i];
+    return sum;
+}
+
+static void meter_add(meter_t *m, int64_t now_ms)
+{
+    int64_t sec = now_ms / 1000;
+    int slot = (int)(sec % 60);
+    if (m->second[slot] != sec) {
+        m->second[slot] = sec;
+        m->count[slot] = 0;
+    }
+    m->count[slot]++;
+    long w = meter_window(m, sec);
+    if (w > m->max60)
+        m->max60 = w;
+}
+
+static json_t *meter_json(const meter_t *m, int64_t now_ms, json_t *into)
+{
+    json_object_set_new(into, "max_rate_60s", json_integer(m->max60));
+    json_object_set_new(into, "last_60s", json_integer(meter_window(m, now_ms / 1000)));
+    return into;
+}
+
+static void reset_locked(ifs_stats_t *s, int64_t now_ms)
+{
+    json_decref(s->requests);
+    json_decref(s->counters);
+    s->requests = json_object();
+    s->counters = json_object();
+    for (int i = 0; COUNTERS[i]; i++)
+        json_object_set_new(s->counters, COUNTERS[i], json_integer(0));
+    for (size_t i = 0; i < s->nclients; i++)
+        free(s->clients[i].id);
+    free(s->clients);
+    s->clients = NULL;
+    s->nclients = 0;
+    s->total = 0;
+    memset(&s->meter, 0, sizeof s->meter);
+    s->since_ms = now_ms;
+}
+
+ifs_stats_t *ifs_stats_new(void)
+{
+    ifs_stats_t *s = xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    reset_locked(s, now_ms());
+    return s;
+}
+
+void ifs_stats_destroy(ifs_stats_t **s)
+{
+    if (!s || !*s)
+        return;
+    reset_locked(*s, 0);
+    json_decref((*s)->requests);
+    json_decref((*s)->counters);
+    pthread_mutex_destroy(&(*s)->mu);
+    free(*s);
+    *s = NULL;
+}
+
+static void bump(json_t *obj, const char *key, long n)
+{
+    json_t *v = json_object_get(obj, key);
+    json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
+}
+
+void ifs_stats_request(ifs_stats_t *s, const char *method, const char *label, int status,
+                       const char *client_id, int64_t now_ms)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s %s %d", method, label, status);
+    pthread_mutex_lock(&s->mu);
+    bump(s->requests, key, 1);
+    s->total++;
+    meter_add(&s->meter, now_ms);
+    if (client_id) {
+        client_t *c = NULL;
+        for (size_t i = 0; i < s->nclients && !c; i++)
+            if (strcmp(s->clients[i].id, client_id) == 0)
+                c = &s->clients[i];
+        if (!c) {
+            s->clients = xrealloc(s->clients, (s->nclients + 1) * sizeof *s->clients);
+            c = &s->clients[s->nclients++];
+            memset(c, 0, sizeof *c);
+            c->id = xstrdup(client_id);
+        }
+        c->requests++;
+        meter_add(&c->meter, now_ms);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void ifs_stats_add(ifs_stats_t *s, const char *counter, long n)
+{
+    pthread_mutex_lock(&s->mu);
+    bump(s->counters, counter, n);
+    pthread_mutex_unlock(&s->mu);
+}
+
+json_t *ifs_stats_json(ifs_stats_t *s, int64_t now_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    json_t *j = json_object();
+    json_object_set_new(j, "requests", json_deep_copy(s->requests));
+    json_object_set_new(j, "total", json_integer(s->total));
+    json_object_update(j, s->counters);
+    meter_json(&s->meter, now_ms, j);
+    json_t *clients = json_object();
+    for (size_t i = 0; i < s->nclients; i++)
+        json_object_set_new(clients, s->clients[i].id,
+                            meter_json(&s->clients[i].meter, now_ms,
+                                       json_pack("{s:I}", "requests",
+                                                 (json_int_t)s->clients[i].requests)));
+    json_object_set_new(j, "clients", clients);
+    char since[40];
+    json_object_set_new(j, "since", json_string(iso8601_ms(s->since_ms, since, sizeof since)));
+    pthread_mutex_unlock(&s->mu);
+    return j;
+}
+
+void ifs_stats_reset(ifs_stats_t *s, int64_t now_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    reset_locked(s, now_ms);
+    pthread_mutex_unlock(&s->mu);
+}

@@ -1,0 +1,96 @@
+/* Tests of common/ratelimit.c on a real redis-server: the in-flight cap holds across threads
+ * with their own connections, and a pause stops everyone until it expires. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "fixture.h"
+#include "ratelimit.h"
+#include "util.h"
+
+static fx_redis_t rs;
+static atomic_int in_flight, max_in_flight, acquire_failures;
+
+static int setup(void **state) { return fx_redis_start(&rs); }
+static int teardown(void **state) { fx_redis_stop(&rs); return 0; }
+
+static void *worker(void *arg)
+{
+    char err[128];
+    rds_t *r = rds_connect(rs.url, err, sizeof err);
+    for (int i = 0; i < 20; i++) {
+        char *holder = random_hex(8);
+        int64_t paused;
+        int got = rl_slot_wait(r, "t:slots", "t:pause", 3, 10000, holder, 10000, &paused);
+        if (got != 1) {
+            atomic_fetch_add(&acquire_failures, 1);
+            free(holder);
+            continue;
+        }
+        int now = atomic_fetch_add(&in_flight, 1) + 1;
+        int prev = atomic_load(&max_in_flight);
+        while (now > prev && !atomic_compare_exchange_weak(&max_in_flight, &prev, now))
+            ;
+        sleep_ms(2);
+        atomic_fetch_sub(&in_flight, 1);
+        rl_slot_release(r, "t:slots", holder);
+        free(holder);
+    }
+    rds_destroy(&r);
+    return NULL;
+}
+
+static void test_cap_holds_across_connections(void **state)
+{
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++)
+        pthread_create(&th[i], NULL, worker, NULL);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(atomic_load(&acquire_failures), 0);
+    assert_int_equal(atomic_load(&max_in_flight), 3);
+}
+
+static void test_pause_blocks_then_expires(void **state)
+{
+    char err[128];
+    rds_t *r = rds_connect(rs.url, err, sizeof err);
+    rl_pause(r, "p:pause", 400);
+    rl_pause(r, "p:pause", 100); /* never shortens */
+    int64_t wait = 0;
+    assert_int_equal(rl_slot_acquire(r, "p:slots", "p:pause", 5, 1000, "h1", &wait), 0);
+    assert_true(wait > 200 && wait <= 400);
+    int64_t paused;
+    assert_int_equal(rl_slot_wait(r, "p:slots", "p:pause", 5, 1000, "h1", 50, &paused), 0);
+    assert_true(paused > 0);
+    assert_int_equal(rl_slot_wait(r, "p:slots", "p:pause", 5, 1000, "h1", 2000, &paused), 1);
+    rl_slot_release(r, "p:slots", "h1");
+    rds_destroy(&r);
+}
+
+static void test_dead_holder_frees_slot_after_ttl(void **state)
+{
+    char err[128];
+    rds_t *r = rds_connect(rs.url, err, sizeof err);
+    int64_t wait;
+    assert_int_equal(rl_slot_acquire(r, "d:slots", "d:pause", 1, 200, "dead", &wait), 1);
+    assert_int_equal(rl_slot_acquire(r, "d:slots", "d:pause", 1, 200, "next", &wait), 0);
+    sleep_ms(250);
+    assert_int_equal(rl_slot_acquire(r, "d:slots", "d:pause", 1, 200, "next", &wait), 1);
+    rds_destroy(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cap_holds_across_connections),
+        cmocka_unit_test(test_pause_blocks_then_expires),
+        cmocka_unit_test(test_dead_holder_frees_slot_after_ttl),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

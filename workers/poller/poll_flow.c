@@ -1,0 +1,344 @@
+/* poll_flow: see poll_flow.h. */
+#include "poll_flow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "audit.h"
+#include "erp.h"
+#include "keys.h"
+#include "log.h"
+#include "tenant.h"
+#include "util.h"
+
+#define BATCH 500
+
+typedef struct {
+    uint8_t key[MLC_KEY_LEN];
+} poll_thread_t;
+
+void *poll_thread_init(job_ctx_t *ctx)
+{
+    poll_thread_t *pt = xcalloc(1, sizeof *pt);
+    char err[256];
+    if (master_key_load(pt->key, err, sizeof err) != 0) {
+        mlog(LOG_ERROR, "poller.master_key", "%s", err);
+        free(pt);
+        return NULL;
+    }
+    (void)ctx;
+    return pt;
+}
+
+void poll_thread_free(void *user) { free(user); }
+
+typedef struct {
+    job_ctx_t          *ctx;
+    const job_t        *job;
+    const tenant_cfg_t *tenant;
+    record_t           *batch[BATCH];
+    int                 n;
+    long                changed, unchanged, jobs_created;
+    int64_t             max_modified;
+    char                error[512];
+} run_t;
+
+static void batch_clear(run_t *run)
+{
+    for (int i = 0; i < run->n; i++) {
+        record_free(run->batch[i]);
+        free(run->batch[i]);
+    }
+    run->n = 0;
+}
+
+/* Reads n replies and checks them; returns 0 when all are non-error. */
+static int drain_replies(rds_t *r, int n, redisReply **keep_last)
+{
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        redisReply *rep = rds_get_reply(r);
+        if (!rds_ok(rep))
+            bad = 1;
+        if (keep_last && i == n - 1 && rep) {
+            *keep_last = rep;
+            continue;
+        }
+        if (rep)
+            freeReplyObject(rep);
+        if (!rep)
+            return -1;
+    }
+    return bad ? -1 : 0;
+}
+
+/* Writes the state of a new or changed record and its write job atomically. Appends to the
+ * pipeline: MULTI, HSET, enqueue, XADD, EXEC (5 replies). */
+static int append_change(run_t *run, const record_t *rec, const char *ref, const char *hash,
+                         bool is_new, char **job_id)
+{
+    rds_t *r = run->ctx->redis;
+    const char *tenant = run->tenant->id;
+    json_t *data = record_to_json(rec);
+    char *text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(data);
+    char *key = xasprintf(K_REC, tenant, ref);
+    char now[32];
+    iso8601_ms(now_ms(), now, sizeof now);
+    *job_id = xasprintf("write:%s:%.12s", ref, hash);
+    int rc = rds_append(r, "MULTI");
+    rc |= rds_append(r, "HSET %s data %s hash %s etag %s erp_modified %s updated_at %s poll_job %s",
+                     key, text, hash, rec->etag ? rec->etag : "", rec->modified_at ? rec->modified_at : "",
+                     now, run->job->id);
+    job_t wj = { .id = *job_id, .tenant = (char *)tenant, .service = "write",
+                 .type = "upsert_task", .ref = (char *)ref, .parent = run->job->id,
+                 .max_attempts = 8 };
+    rc |= job_append_enqueue(r, &wj);
+    rc |= audit_append(r, tenant, ref, is_new ? "poll.new" : "poll.changed",
+                       json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "hash", hash, "flow",
+                                 run->job->ref, "etag", rec->etag, "erp_modified",
+                                 rec->modified_at, "write_job", *job_id));
+    rc |= rds_append(r, "EXEC");
+    free(text);
+    free(key);
+    return rc ? -1 : 0;
+}
+
+/* Processes the batch: one pipelined HMGET round, then one pipeline of changes. */
+static int flush(run_t *run)
+{
+    if (run->n == 0)
+        return 0;
+    rds_t *r = run->ctx->redis;
+    const char *tenant = run->tenant->id;
+    char *refs[BATCH];
+    char hashes[BATCH][65];
+    for (int i = 0; i < run->n; i++) {
+        refs[i] = record_ref(run->batch[i]);
+        record_hash(run->batch[i], hashes[i]);
+        char *key = xasprintf(K_REC, tenant, refs[i]);
+        rds_append(r, "HMGET %s hash etag", key);
+        free(key);
+        int64_t m = run->batch[i]->modified_at ? parse_iso8601(run->batch[i]->modified_at) : -1;
+        if (m > run->max_modified)
+            run->max_modified = m;
+    }
+    int rc = 0;
+    int expect = 0;
+    char *job_ids[BATCH] = { 0 };
+    int kinds[BATCH]; /* 0 unchanged, 1 etag only, 2 changed */
+    for (int i = 0; i < run->n; i++) {
+        redisReply *rep = rds_get_reply(r);
+        if (!rds_ok(rep) || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            rc = -1;
+            kinds[i] = 0;
+            if (rep)
+                freeReplyObject(rep);
+            continue;
+        }
+        const char *old_hash = rep->element[0]->type == REDIS_REPLY_STRING ? rep->element[0]->str : NULL;
+        const char *old_etag = rep->element[1]->type == REDIS_REPLY_STRING ? rep->element[1]->str : "";
+        const record_t *rec = run->batch[i];
+        if (old_hash && strcmp(old_hash, hashes[i]) == 0) {
+            kinds[i] = 0;
+            if (rec->etag && strcmp(rec->etag, old_etag) != 0) {
+                char *key = xasprintf(K_REC, tenant, refs[i]);
+                rds_append(r, "HSET %s etag %s erp_modified %s", key, rec->etag,
+                           rec->modified_at ? rec->modified_at : "");
+                free(key);
+                kinds[i] = 1;
+                expect += 1;
+            }
+        } else if (rc == 0) {
+            kinds[i] = 2;
+            if (append_change(run, rec, refs[i], hashes[i], old_hash == NULL, &job_ids[i]) != 0)
+                rc = -1;
+            expect += 5;
+        }
+        freeReplyObject(rep);
+    }
+    /* Read the replies in order; an EXEC answers [hset, enqueue, xadd]. */
+    for (int i = 0; i < run->n && expect > 0; i++) {
+        if (kinds[i] == 1) {
+            rc |= drain_replies(r, 1, NULL);
+            expect -= 1;
+        } else if (kinds[i] == 2) {
+            redisReply *exec = NULL;
+            if (drain_replies(r, 5, &exec) != 0 || !exec || exec->type != REDIS_REPLY_ARRAY ||
+                exec->elements != 3 || !rds_ok(exec->element[0]) || !rds_ok(exec->element[1]) ||
+                !rds_ok(exec->element[2])) {
+                rc = -1;
+            } else if (rds_int(exec->element[1], 0) == 1) {
+                run->jobs_created++;
+                bus_publish(run->ctx->bus, "write", tenant, job_ids[i]);
+            }
+            if (exec)
+                freeReplyObject(exec);
+            expect -= 5;
+        }
+    }
+    for (int i = 0; i < run->n; i++) {
+        if (kinds[i] == 2)
+            run->changed++;
+        else
+            run->unchanged++;
+        free(refs[i]);
+        free(job_ids[i]);
+    }
+    batch_clear(run);
+    if (rc != 0)
+        snprintf(run->error, sizeof run->error, "redis: cannot record a batch of changes");
+    return rc;
+}
+
+static int sink(void *ud, record_t *rec)
+{
+    run_t *run = ud;
+    run->batch[run->n++] = rec;
+    if (run->n == BATCH)
+        return flush(run);
+    return 0;
+}
+
+/* Watermark to filter from: the stored cursor minus the overlap window, or NULL for all. */
+static char *since_for(rds_t *r, const char *tenant, const char *flow, bool full)
+{
+    if (full)
+        return NULL;
+    char *key = xasprintf(K_CURSOR, tenant, flow);
+    redisReply *rep = rds_cmd(r, "GET %s", key);
+    free(key);
+    char *since = NULL;
+    if (rds_ok(rep) && rep->type == REDIS_REPLY_STRING) {
+        int64_t ms = parse_iso8601(rep->str);
+        if (ms > 0) {
+            char buf[32];
+            since = xstrdup(iso8601_s((ms - env_long("MLC_POLL_OVERLAP_S", 60) * 1000) / 1000, buf,
+                                      sizeof buf));
+        }
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return since;
+}
+
+/* Records the outcome of the run in K_SYNC and, on success, advances the cursor. */
+static void finish_run(run_t *run, const erp_result_t *res, int64_t started)
+{
+    rds_t *r = run->ctx->redis;
+    const char *tenant = run->tenant->id;
+    const char *flow = run->job->ref;
+    char *skey = xasprintf(K_SYNC, tenant, flow);
+    char fin[32], st[32];
+    iso8601_ms(now_ms(), fin, sizeof fin);
+    iso8601_ms(started, st, sizeof st);
+    bool ok = res->ok && !run->error[0];
+    redisReply *rep = rds_cmd(r,
+        "HSET %s status %s started_at %s finished_at %s duration_ms %lld records %ld changed %ld "
+        "unchanged %ld pages %ld write_jobs %ld job %s error %s",
+        skey, ok ? "ok" : "error", st, fin, (long long)(now_ms() - started), res->rows,
+        run->changed, run->unchanged, res->pages, run->jobs_created, run->job->id,
+        ok ? "" : (run->error[0] ? run->error : res->error));
+    if (rep)
+        freeReplyObject(rep);
+    free(skey);
+    if (ok && run->max_modified > 0) {
+        /* Only ever forward: a full re-read of old data must not move the watermark back. */
+        static rds_script_t ADVANCE = { "cursor_advance",
+            "local cur = redis.call('GET', KEYS[1]) "
+            "if not cur or cur < ARGV[1] then redis.call('SET', KEYS[1], ARGV[1]) return 1 end "
+            "return 0" };
+        char *ckey = xasprintf(K_CURSOR, tenant, flow);
+        char ts[32];
+        iso8601_s(run->max_modified / 1000, ts, sizeof ts);
+        const char *args[] = { ckey, ts };
+        rep = rds_eval(r, &ADVANCE, 1, 2, args, NULL);
+        if (rep)
+            freeReplyObject(rep);
+        free(ckey);
+    }
+    char *stats = xasprintf(K_STATS, tenant);
+    rep = rds_cmd(r, "HINCRBY %s records_seen %ld", stats, res->rows);
+    if (rep)
+        freeReplyObject(rep);
+    rep = rds_cmd(r, "HINCRBY %s records_changed %ld", stats, run->changed);
+    if (rep)
+        freeReplyObject(rep);
+    free(stats);
+}
+
+job_outcome_t poll_handle(job_ctx_t *ctx, const job_t *job)
+{
+    poll_thread_t *pt = ctx->user;
+    if (!pt) {
+        ctx->error = xstrdup("poller has no master key (MLC_MASTER_KEY / MLC_MASTER_KEY_FILE)");
+        return JOB_RETRY;
+    }
+    tenant_cfg_t cfg;
+    char err[512];
+    if (tenant_load(ctx->redis, pt->key, job->tenant, &cfg, err, sizeof err) != 0) {
+        ctx->error = xstrdup(err);
+        return strstr(err, "redis unreachable") ? JOB_RETRY : JOB_FATAL;
+    }
+    const flow_cfg_t *flow = tenant_flow(&cfg, job->ref);
+    const erp_driver_t *drv = erp_driver(cfg.erp_type);
+    if (!flow || !drv) {
+        ctx->error = xasprintf(!flow ? "tenant %s has no flow %s" : "tenant %s: no driver for %s",
+                               cfg.id, !flow ? job->ref : cfg.erp_type);
+        tenant_cfg_free(&cfg);
+        return JOB_FATAL;
+    }
+    json_t *payload = job->payload ? json_loads(job->payload, 0, NULL) : NULL;
+    bool full = json_is_true(json_object_get(payload, "full"));
+    json_decref(payload);
+
+    int64_t started = now_ms();
+    char *skey = xasprintf(K_SYNC, cfg.id, flow->name);
+    char st[32];
+    redisReply *rep = rds_cmd(ctx->redis, "HSET %s status running started_at %s job %s", skey,
+                              iso8601_ms(started, st, sizeof st), job->id);
+    if (rep)
+        freeReplyObject(rep);
+    free(skey);
+
+    run_t *run = xcalloc(1, sizeof *run);
+    run->ctx = ctx;
+    run->job = job;
+    run->tenant = &cfg;
+    run->max_modified = -1;
+    char *since = since_for(ctx->redis, cfg.id, flow->name, full);
+    erp_read_t in = { .tenant = &cfg, .flow = flow, .redis = ctx->redis, .http = ctx->http,
+                      .master_key = pt->key, .since = since };
+    erp_result_t res;
+    drv->read(&in, sink, run, &res);
+    if (!run->error[0])
+        flush(run);
+    batch_clear(run);
+    if (run->jobs_created > 0)
+        job_add_children(ctx->redis, cfg.id, job->id, run->jobs_created);
+    finish_run(run, &res, started);
+
+    job_outcome_t outcome = JOB_OK;
+    if (run->error[0]) {
+        ctx->error = xstrdup(run->error);
+        outcome = JOB_RETRY;
+    } else if (!res.ok) {
+        ctx->error = xstrdup(res.error);
+        outcome = res.retryable ? JOB_RETRY : JOB_FATAL;
+        if (res.retry_after_ms > 0)
+            ctx->retry_at_ms = now_ms() + res.retry_after_ms;
+    } else {
+        ctx->result = xasprintf("{\"records\":%ld,\"changed\":%ld,\"unchanged\":%ld,\"pages\":%ld,"
+                                "\"write_jobs\":%ld}", res.rows, run->changed, run->unchanged,
+                                res.pages, run->jobs_created);
+    }
+    mlog(outcome == JOB_OK ? LOG_INFO : LOG_WARN, "poll.done",
+         "tenant %s flow %s: %ld rows, %ld changed, %ld pages%s%s", cfg.id, flow->name, res.rows,
+         run->changed, res.pages, ctx->error ? ": " : "", ctx->error ? ctx->error : "");
+    free(since);
+    free(run);
+    tenant_cfg_free(&cfg);
+    return outcome;
+}

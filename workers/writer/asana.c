@@ -1,0 +1,124 @@
+/* asana: see asana.h. */
+#include "asana.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "keys.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "util.h"
+
+static atomic_long g_requests, g_rate_limited;
+
+void asana_counters(long *requests, long *rate_limited)
+{
+    *requests = atomic_load(&g_requests);
+    *rate_limited = atomic_load(&g_rate_limited);
+}
+
+void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const char *base, const char *token)
+{
+    memset(a, 0, sizeof *a);
+    a->http = http;
+    a->redis = redis;
+    a->base = base;
+    a->token = token;
+    char hex[65];
+    sha256_hex(token, strlen(token), hex);
+    memcpy(a->token_id, hex, 16);
+    a->token_id[16] = '\0';
+    a->write_cap = (int)env_long("MLC_ASANA_WRITE_CONCURRENCY", 15);
+    a->read_cap = (int)env_long("MLC_ASANA_READ_CONCURRENCY", 50);
+}
+
+void asana_res_free(asana_res_t *res)
+{
+    json_decref(res->body);
+    res->body = NULL;
+    res->data = NULL;
+}
+
+/* First error message of an Asana error body, or a fallback. */
+static void error_text(const asana_res_t *res, const char *method, const char *path, char *out,
+                       size_t len)
+{
+    json_t *errs = json_object_get(res->body, "errors");
+    const char *msg = json_string_value(json_object_get(json_array_get(errs, 0), "message"));
+    snprintf(out, len, "asana %s %s: %ld %s", method, path, res->status, msg ? msg : "");
+}
+
+int asana_call(asana_t *a, const char *method, const char *path, json_t *data, asana_res_t *res)
+{
+    memset(res, 0, sizeof *res);
+    bool write = strcmp(method, "GET") != 0;
+    char *slots = xasprintf(K_ASANA_SLOTS, a->token_id, write ? "writes" : "reads");
+    char *pause = xasprintf(K_ASANA_PAUSE, a->token_id);
+    char *holder = random_hex(8);
+    char *url = xasprintf("%s%s", a->base, path);
+    char *auth = xasprintf("Authorization: Bearer %s", a->token);
+    char *body = NULL;
+    if (data) {
+        json_t *wrap = json_pack("{s:o}", "data", data);
+        body = json_dumps(wrap, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        json_decref(wrap);
+    }
+    const char *hdrs[] = { auth, "Accept: application/json", "Content-Type: application/json", NULL };
+    int rc = -1;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int64_t paused = 0;
+        int got = rl_slot_wait(a->redis, slots, pause, write ? a->write_cap : a->read_cap, 60000,
+                               holder, 2000, &paused);
+        if (got != 1) {
+            res->retryable = 1;
+            res->retry_after_ms = paused;
+            snprintf(res->error, sizeof res->error, got < 0 ? "redis unreachable"
+                     : paused ? "asana paused after a 429 (token rate limited)"
+                              : "asana in-flight limit busy");
+            break;
+        }
+        http_req_t req = { .method = method, .url = url, .headers = hdrs, .body = body,
+                           .body_len = body ? strlen(body) : 0 };
+        http_resp_t resp;
+        int hr = http_do(a->http, &req, &resp);
+        rl_slot_release(a->redis, slots, holder);
+        atomic_fetch_add(&g_requests, 1);
+        res->status = resp.status;
+        json_decref(res->body);
+        res->body = hr == 0 && resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, NULL)
+                                             : NULL;
+        if (hr != 0) {
+            res->retryable = 1;
+            snprintf(res->error, sizeof res->error, "asana %s %s: %s", method, path, resp.error);
+        } else if (resp.status >= 200 && resp.status < 300) {
+            res->data = json_object_get(res->body, "data");
+            rc = 0;
+        } else {
+            error_text(res, method, path, res->error, sizeof res->error);
+            res->retryable = resp.status == 429 || resp.status >= 500;
+            long ra = http_retry_after_ms(&resp);
+            if (resp.status == 429) {
+                atomic_fetch_add(&g_rate_limited, 1);
+                if (ra < 0)
+                    ra = 1000;
+                rl_pause(a->redis, pause, ra);
+                mlog(LOG_WARN, "asana.429", "rate limited, pausing token %s for %ld ms", a->token_id, ra);
+            }
+            res->retry_after_ms = ra > 0 ? ra : 0;
+        }
+        http_resp_free(&resp);
+        /* Short waits are absorbed here; long ones go back to the job as a retry time. */
+        if (rc == 0 || !res->retryable || res->status != 429 || res->retry_after_ms > 2000)
+            break;
+    }
+    free(slots);
+    free(pause);
+    free(holder);
+    free(url);
+    free(auth);
+    free(body);
+    return rc;
+}

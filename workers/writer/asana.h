@@ -1,0 +1,39 @@
+/* asana: the Asana REST client of the writer (shared/ref/ASANA.md, asana_oas.yaml). Every
+ * request takes an in-flight slot of its token (15 writes / 50 reads across all processes),
+ * waits out a pause set by a 429, and on 429 sets that pause from Retry-After for everyone. */
+#ifndef MLC_ASANA_H
+#define MLC_ASANA_H
+#include <stdint.h>
+#include <jansson.h>
+#include "http.h"
+#include "redis.h"
+
+typedef struct {
+    http_client_t *http;
+    rds_t         *redis;
+    const char    *base;        /* e.g. https://app.asana.com/api/1.0 */
+    const char    *token;
+    char           token_id[17];/* first 16 hex of SHA-256(token): names the shared limits */
+    int            write_cap;   /* MLC_ASANA_WRITE_CONCURRENCY, default 15 */
+    int            read_cap;    /* MLC_ASANA_READ_CONCURRENCY, default 50 */
+} asana_t;
+
+typedef struct {
+    long    status;          /* HTTP status, 0 when no answer */
+    json_t *data;            /* the "data" member of a 2xx answer (owned), else NULL */
+    json_t *body;            /* the whole parsed body (owned), may be NULL */
+    int     retryable;       /* failure is transient (429, 5xx, network, limits busy) */
+    int64_t retry_after_ms;  /* from Retry-After, 0 when none */
+    char    error[512];
+} asana_res_t;
+
+void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const char *base,
+                const char *token);
+/* Sends method path (path + query, relative to base). data (may be NULL) is wrapped as
+ * {"data": data} and stolen. Returns 0 on 2xx, -1 otherwise with res filled. Free res with
+ * asana_res_free. */
+int asana_call(asana_t *a, const char *method, const char *path, json_t *data, asana_res_t *res);
+void asana_res_free(asana_res_t *res);
+/* Counters of this process: requests by outcome (for status/metrics). */
+void asana_counters(long *requests, long *rate_limited);
+#endif
