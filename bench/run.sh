@@ -33,26 +33,30 @@ PY
   t1=$(date +%s.%N)
   local tasks; tasks=$(task_count 1200000000000101)
   [ "$tasks" -eq "$N" ] || { echo "expected $N tasks, got $tasks" >&2; exit 1; }
+  jpost "$ASANA_URL/_sim/reset-stats" '{}' >/dev/null
+  local t1b; t1b=$(date +%s.%N)
   "$MLC" sync demo --flow purchase_orders --full --wait --timeout 300 >/dev/null
   t2=$(date +%s.%N)
   local poll_ms; poll_ms=$("${REDIS_CLI[@]}" HGET 'mlc:{demo}:sync:purchase_orders' duration_ms)
   local writes; writes=$(jget "$ASANA_URL/_sim/stats" "d['writes']")
   rss() { awk '/VmHWM/ {print $2}' "/proc/$(pid_of "$1")/status"; }
-  echo "$(python3 -c "print(round($N/($t1-$t0)), round($N/($t2-$t1)), round($N*1000/max($poll_ms,1)))") $(rss poller) $(rss writer) $(rss broker) $(rss scheduler) $writes"
+  anon() { awk '/RssAnon/ {print $2}' "/proc/$(pid_of "$1")/status"; }
+  echo "$(python3 -c "print(round($N/($t1-$t0)), round($N/($t2-$t1b)), round($N*1000/max($poll_ms,1)))") $(rss poller) $(rss writer) $(rss broker) $(rss scheduler) $(anon poller) $(anon writer) $writes"
   "$MLC" down >/dev/null
   rm -rf "$MLC_RUN_DIR"; MLC_RUN_DIR=
   trap - EXIT
 }
 
 echo "# bench/run.sh N=$N RUNS=$RUNS on $(nproc) cores, $(uname -r), $(date -u +%FT%TZ)" | tee "$results"
-echo "# columns: initial_rec_s repoll_rec_s(wall) repoll_rec_s(poll job) poller_kB writer_kB broker_kB scheduler_kB asana_writes_total" | tee -a "$results"
+echo "# columns: initial_rec_s repoll_rec_s(wall) repoll_rec_s(poll job) poller_peak_rss_kB writer_peak_rss_kB broker_peak_rss_kB scheduler_peak_rss_kB poller_anon_kB writer_anon_kB asana_writes_during_repoll" | tee -a "$results"
 for i in $(seq "$RUNS"); do one_run | tee -a "$results"; done
 python3 - "$results" <<'PY'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l[0] != "#"]
 cols = list(zip(*rows))
 names = ["initial sync rec/s", "re-poll rec/s (CLI wall clock)", "re-poll rec/s (poll job)",
-         "poller peak RSS kB", "writer peak RSS kB", "broker peak RSS kB", "scheduler peak RSS kB"]
+         "poller peak RSS kB", "writer peak RSS kB", "broker peak RSS kB", "scheduler peak RSS kB",
+         "poller private (RssAnon) kB", "writer private (RssAnon) kB", "Asana writes during re-poll"]
 for n, c in zip(names, cols):
     print(f"median {n}: {statistics.median(c):.0f}  (runs: {', '.join(f'{v:.0f}' for v in c)})")
 PY

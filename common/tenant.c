@@ -130,3 +130,58 @@ void tenant_ids_free(char **ids, int n)
         free(ids[i]);
     free(ids);
 }
+
+typedef struct cache_entry {
+    tenant_cfg_t        cfg;
+    int64_t             loaded_ms;
+    struct cache_entry *next;
+} cache_entry_t;
+
+struct tenant_cache {
+    int64_t        ttl_ms;
+    cache_entry_t *head;
+};
+
+tenant_cache_t *tenant_cache_new(int64_t ttl_ms)
+{
+    tenant_cache_t *c = xcalloc(1, sizeof *c);
+    c->ttl_ms = ttl_ms;
+    return c;
+}
+
+const tenant_cfg_t *tenant_cache_get(tenant_cache_t *c, rds_t *r, const uint8_t key[MLC_KEY_LEN],
+                                     const char *id, char *err, size_t err_len)
+{
+    cache_entry_t *e = c->head;
+    while (e && strcmp(e->cfg.id, id) != 0)
+        e = e->next;
+    int64_t now = mono_ms();
+    if (e && now - e->loaded_ms < c->ttl_ms)
+        return &e->cfg;
+    tenant_cfg_t fresh;
+    if (tenant_load(r, key, id, &fresh, err, err_len) != 0)
+        return NULL;
+    if (!e) {
+        e = xcalloc(1, sizeof *e);
+        e->next = c->head;
+        c->head = e;
+    } else {
+        tenant_cfg_free(&e->cfg);
+    }
+    e->cfg = fresh;
+    e->loaded_ms = now;
+    return &e->cfg;
+}
+
+void tenant_cache_destroy(tenant_cache_t **c)
+{
+    if (!c || !*c)
+        return;
+    for (cache_entry_t *e = (*c)->head, *next; e; e = next) {
+        next = e->next;
+        tenant_cfg_free(&e->cfg);
+        free(e);
+    }
+    free(*c);
+    *c = NULL;
+}

@@ -1,5 +1,7 @@
 /* upsert: see upsert.h. Record state lives in K_REC (data, hash, etag, synced_hash,
- * create_started); the task map in K_TASKMAP / K_GIDMAP. */
+ * create_started); the task map in K_TASKMAP / K_GIDMAP. A job costs few Redis round trips:
+ * one script decides (skip / update / create under a per-record lock), one pipeline records
+ * the outcome. */
 #include "upsert.h"
 
 #include <stdio.h>
@@ -8,7 +10,6 @@
 
 #include "audit.h"
 #include "keys.h"
-#include "lock.h"
 #include "log.h"
 #include "tenant.h"
 #include "util.h"
@@ -16,6 +17,7 @@
 typedef struct {
     uint8_t         key[MLC_KEY_LEN];
     fields_cache_t *cache;
+    tenant_cache_t *tenants;
 } writer_thread_t;
 
 void *writer_thread_init(job_ctx_t *ctx)
@@ -29,6 +31,7 @@ void *writer_thread_init(job_ctx_t *ctx)
         return NULL;
     }
     wt->cache = fields_cache_new();
+    wt->tenants = tenant_cache_new(env_long("MLC_TENANT_CACHE_MS", 5000));
     return wt;
 }
 
@@ -38,6 +41,7 @@ void writer_thread_free(void *user)
     if (!wt)
         return;
     fields_cache_destroy(&wt->cache);
+    tenant_cache_destroy(&wt->tenants);
     free(wt);
 }
 
@@ -132,84 +136,94 @@ static json_t *custom_fields(asana_t *a, const tenant_cfg_t *t, fields_cache_t *
     return cf;
 }
 
-/* Current record state from Redis. 1 found (fills rec, hash, synced, create_started, task),
- * 0 absent, -1 Redis failure. */
-typedef struct {
-    record_t rec;
-    char    *hash;
-    char    *synced_hash;
-    char    *create_started;
-    char    *task_gid;
-} state_t;
+/* Decides what a job has to do, in one atomic step. KEYS: record hash, task map, create lock.
+ * ARGV: ref, lock owner, lock ttl ms, now ms. Returns {verdict, data, hash, gid-or-marker}:
+ *   gone    the record has no state
+ *   skip    the task shows this content already
+ *   update  the task exists: PUT the content
+ *   busy    another writer is creating this record's task right now
+ *   create  lock taken and create_started set; the 4th element is the earlier create_started
+ *           ("" when none): non-empty means an earlier create may have succeeded. */
+static rds_script_t UPSERT_BEGIN = { "upsert_begin",
+    "local rec = redis.call('HMGET', KEYS[1], 'data', 'hash', 'synced_hash', 'create_started')\n"
+    "if not rec[1] then return {'gone'} end\n"
+    "local gid = redis.call('HGET', KEYS[2], ARGV[1])\n"
+    "if gid then\n"
+    "  if rec[3] and rec[3] == rec[2] then return {'skip', rec[1], rec[2], gid} end\n"
+    "  return {'update', rec[1], rec[2], gid}\n"
+    "end\n"
+    "if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'busy'} end\n"
+    "redis.call('HSET', KEYS[1], 'create_started', ARGV[4])\n"
+    "return {'create', rec[1], rec[2], rec[4] or ''}\n" };
 
-static void state_free(state_t *s)
-{
-    record_free(&s->rec);
-    free(s->hash);
-    free(s->synced_hash);
-    free(s->create_started);
-    free(s->task_gid);
-    memset(s, 0, sizeof *s);
-}
+static rds_script_t UNLOCK = { "upsert_unlock",
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0" };
+
+typedef struct {
+    job_ctx_t          *ctx;
+    const job_t        *job;
+    const tenant_cfg_t *t;
+    asana_t             a;
+    record_t            rec;
+    char               *hash;
+    char               *gid;          /* task GID once known */
+    char               *earlier;      /* earlier create_started of a create verdict */
+    char               *lock_key;
+    char               *owner;        /* lock owner while we hold the create lock */
+    fields_t            f;
+    json_t             *cf;
+    asana_res_t         res;
+} upsert_t;
 
 static char *elem_str(const redisReply *rep, size_t i)
 {
-    return rep->element[i]->type == REDIS_REPLY_STRING && rep->element[i]->len
+    return i < rep->elements && rep->element[i]->type == REDIS_REPLY_STRING
                ? xstrdup(rep->element[i]->str) : NULL;
 }
 
-static int load_state(rds_t *r, const char *tenant, const char *ref, state_t *s)
+/* Runs UPSERT_BEGIN; returns the verdict (static string) or NULL on Redis failure. */
+static const char *begin(upsert_t *u)
 {
-    memset(s, 0, sizeof *s);
-    char *key = xasprintf(K_REC, tenant, ref);
-    char *map = xasprintf(K_TASKMAP, tenant);
-    rds_append(r, "HMGET %s data hash synced_hash create_started", key);
-    rds_append(r, "HGET %s %s", map, ref);
-    free(key);
-    free(map);
-    redisReply *a = rds_get_reply(r);
-    redisReply *b = a ? rds_get_reply(r) : NULL;
-    int rc = -1;
-    if (rds_ok(a) && rds_ok(b) && a->type == REDIS_REPLY_ARRAY && a->elements == 4) {
-        rc = 0;
-        char *data = elem_str(a, 0);
+    const char *tenant = u->t->id, *ref = u->job->ref;
+    char *rec_key = xasprintf(K_REC, tenant, ref);
+    char *map_key = xasprintf(K_TASKMAP, tenant);
+    char *lock_name = xasprintf("task:%s", ref);
+    u->lock_key = xasprintf(K_ASANA_LOCK, tenant, lock_name);
+    u->owner = random_hex(8);
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms());
+    const char *args[] = { rec_key, map_key, u->lock_key, ref, u->owner, "60000", now };
+    redisReply *rep = rds_eval(u->ctx->redis, &UPSERT_BEGIN, 3, 7, args, NULL);
+    free(rec_key);
+    free(map_key);
+    free(lock_name);
+    static const char *const VERDICTS[] = { "gone", "skip", "update", "busy", "create" };
+    const char *verdict = NULL;
+    if (rds_ok(rep) && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1) {
+        for (size_t i = 0; i < sizeof VERDICTS / sizeof VERDICTS[0]; i++)
+            if (strcmp(rep->element[0]->str, VERDICTS[i]) == 0)
+                verdict = VERDICTS[i];
+    }
+    if (verdict && rep->elements == 4) {
+        char *data = elem_str(rep, 1);
         json_t *obj = data ? json_loads(data, 0, NULL) : NULL;
-        if (obj && record_from_json(obj, &s->rec) == 0) {
-            s->hash = elem_str(a, 1);
-            s->synced_hash = elem_str(a, 2);
-            s->create_started = elem_str(a, 3);
-            s->task_gid = b->type == REDIS_REPLY_STRING ? xstrdup(b->str) : NULL;
-            rc = 1;
-        }
+        if (!obj || record_from_json(obj, &u->rec) != 0)
+            verdict = "gone";
         json_decref(obj);
         free(data);
+        u->hash = elem_str(rep, 2);
+        if (strcmp(verdict, "create") == 0)
+            u->earlier = elem_str(rep, 3);
+        else
+            u->gid = elem_str(rep, 3);
     }
-    if (a)
-        freeReplyObject(a);
-    if (b)
-        freeReplyObject(b);
-    return rc;
-}
-
-/* Records the task of ref in both maps. */
-static void store_mapping(rds_t *r, const char *tenant, const char *ref, const char *gid)
-{
-    char *map = xasprintf(K_TASKMAP, tenant);
-    char *rev = xasprintf(K_GIDMAP, tenant);
-    char *rec = xasprintf(K_REC, tenant, ref);
-    rds_append(r, "MULTI");
-    rds_append(r, "HSET %s %s %s", map, ref, gid);
-    rds_append(r, "HSET %s %s %s", rev, gid, ref);
-    rds_append(r, "HDEL %s create_started", rec);
-    rds_append(r, "EXEC");
-    for (int i = 0; i < 5; i++) {
-        redisReply *rep = rds_get_reply(r);
-        if (rep)
-            freeReplyObject(rep);
+    if (!verdict || strcmp(verdict, "create") != 0) {
+        free(u->owner);      /* the lock was not taken */
+        u->owner = NULL;
     }
-    free(map);
-    free(rev);
-    free(rec);
+    if (rep)
+        freeReplyObject(rep);
+    return verdict;
 }
 
 /* Scans the project's tasks for the one whose ERP Key field holds want_value, adopting on the
@@ -245,6 +259,12 @@ static char *find_task(asana_t *a, const tenant_cfg_t *t, const fields_t *f,
                     redisReply *r2 = rds_cmd(a->redis, "HSETNX %s %s %s", rev, gid, ref);
                     if (r2)
                         freeReplyObject(r2);
+                    char *rk = xasprintf(K_REC, t->id, ref);
+                    r2 = rds_cmd(a->redis, "HDEL %s create_started", rk);
+                    if (r2)
+                        freeReplyObject(r2);
+                    free(rk);
+                    audit_add(a->redis, t->id, ref, "asana.adopted", json_pack("{s:s}", "task", gid));
                     adopted++;
                 }
                 if (rep)
@@ -275,21 +295,10 @@ static char *find_task(asana_t *a, const tenant_cfg_t *t, const fields_t *f,
     return found;
 }
 
-typedef struct {
-    job_ctx_t          *ctx;
-    const job_t        *job;
-    const tenant_cfg_t *t;
-    asana_t             a;
-    state_t             st;
-    fields_t            f;
-    json_t             *cf;
-    asana_res_t         res;
-} upsert_t;
-
 static json_t *task_body(upsert_t *u, bool create)
 {
-    char *name = task_name(&u->st.rec);
-    char *notes = task_notes(u->t, &u->st.rec);
+    char *name = task_name(&u->rec);
+    char *notes = task_notes(u->t, &u->rec);
     json_t *data = json_pack("{s:s, s:s, s:O}", "name", name, "notes", notes, "custom_fields", u->cf);
     if (create)
         json_object_set_new(data, "projects", json_pack("[s]", u->t->asana_project));
@@ -298,10 +307,10 @@ static json_t *task_body(upsert_t *u, bool create)
     return data;
 }
 
-/* PUT the current content. 1 ok, 0 task gone (404), -1 failure (res). */
-static int update_task(upsert_t *u, const char *gid)
+/* PUT the current content to u->gid. 1 ok, 0 task gone (404), -1 failure (res). */
+static int update_task(upsert_t *u)
 {
-    char *p = xasprintf("/tasks/%s?opt_fields=gid,modified_at", gid);
+    char *p = xasprintf("/tasks/%s?opt_fields=gid", u->gid);
     int rc = asana_call(&u->a, "PUT", p, task_body(u, false), &u->res);
     free(p);
     if (rc == 0) {
@@ -311,56 +320,76 @@ static int update_task(upsert_t *u, const char *gid)
     return u->res.status == 404 ? 0 : -1;
 }
 
-/* Creates the task exactly once. Returns the GID (malloc'd) or NULL (res). */
-static char *create_task(upsert_t *u, const char *ref)
+/* POSTs the task; on success sets u->gid. A definite refusal (4xx but 429) means nothing was
+ * created; anything else leaves the outcome uncertain and create_started in place. */
+static int create_task(upsert_t *u, bool *definite_failure)
 {
-    rds_t *r = u->ctx->redis;
-    char *key = xasprintf(K_REC, u->t->id, ref);
-    char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)now_ms());
-    /* Durable before the POST: if we die after Asana's 201, the next attempt looks first. */
-    redisReply *rep = rds_cmd(r, "HSET %s create_started %s", key, now);
-    bool marked = rds_ok(rep);
-    if (rep)
-        freeReplyObject(rep);
-    char *gid = NULL;
-    if (!marked) {
-        snprintf(u->res.error, sizeof u->res.error, "redis: cannot mark the create");
-        u->res.retryable = 1;
-    } else if (asana_call(&u->a, "POST", "/tasks?opt_fields=gid", task_body(u, true), &u->res) == 0) {
+    *definite_failure = false;
+    if (asana_call(&u->a, "POST", "/tasks?opt_fields=gid", task_body(u, true), &u->res) == 0) {
         const char *g = json_string_value(json_object_get(u->res.data, "gid"));
-        gid = g ? xstrdup(g) : NULL;
+        u->gid = g ? xstrdup(g) : NULL;
         asana_res_free(&u->res);
-        if (gid)
-            store_mapping(r, u->t->id, ref, gid);
-    } else if (u->res.status >= 400 && u->res.status < 500 && u->res.status != 429) {
-        /* A definite refusal: nothing was created. */
-        rep = rds_cmd(r, "HDEL %s create_started", key);
-        if (rep)
-            freeReplyObject(rep);
+        if (u->gid)
+            return 0;
+        snprintf(u->res.error, sizeof u->res.error, "asana POST /tasks: 201 without a gid");
+        u->res.retryable = 1;
+        return -1;
     }
-    free(key);
-    return gid;
+    *definite_failure = u->res.status >= 400 && u->res.status < 500 && u->res.status != 429;
+    return -1;
 }
 
-static void mark_synced(upsert_t *u, const char *ref, const char *gid, const char *event)
+/* Records the outcome in one pipeline: mapping (when created or recovered), synced hash,
+ * counters, audit entry, create marker and lock. event NULL = failure (only marker + lock).
+ * clear_marker: drop create_started (the create's outcome is known). */
+static void finish(upsert_t *u, const char *event, bool store_map, bool clear_marker)
 {
     rds_t *r = u->ctx->redis;
-    char *key = xasprintf(K_REC, u->t->id, ref);
-    char *stats = xasprintf(K_STATS, u->t->id);
-    char now[32];
-    iso8601_ms(now_ms(), now, sizeof now);
-    rds_append(r, "HSET %s synced_hash %s synced_at %s task %s", key, u->st.hash, now, gid);
-    rds_append(r, "HINCRBY %s %s 1", stats, strcmp(event, "asana.create") == 0 ? "tasks_created"
-                                                                               : "tasks_updated");
-    audit_append(r, u->t->id, ref, event,
-                 json_pack("{s:s, s:s, s:s}", "task", gid, "hash", u->st.hash, "job", u->job->id));
-    for (int i = 0; i < 3; i++) {
+    const char *tenant = u->t->id, *ref = u->job->ref;
+    char *rec_key = xasprintf(K_REC, tenant, ref);
+    char *map_key = xasprintf(K_TASKMAP, tenant);
+    char *rev_key = xasprintf(K_GIDMAP, tenant);
+    char *stats = xasprintf(K_STATS, tenant);
+    int n = 0;
+    rds_append(r, "MULTI");
+    n++;
+    if (store_map && u->gid) {
+        rds_append(r, "HSET %s %s %s", map_key, ref, u->gid);
+        rds_append(r, "HSET %s %s %s", rev_key, u->gid, ref);
+        n += 2;
+    }
+    if (clear_marker) {
+        rds_append(r, "HDEL %s create_started", rec_key);
+        n++;
+    }
+    if (event) {
+        char now[32];
+        iso8601_ms(now_ms(), now, sizeof now);
+        rds_append(r, "HSET %s synced_hash %s synced_at %s task %s", rec_key, u->hash, now, u->gid);
+        rds_append(r, "HINCRBY %s %s 1", stats,
+                   strcmp(event, "asana.create") == 0 ? "tasks_created" : "tasks_updated");
+        audit_append(r, tenant, ref, event,
+                     json_pack("{s:s, s:s, s:s}", "task", u->gid, "hash", u->hash, "job", u->job->id));
+        n += 3;
+    }
+    rds_append(r, "EXEC");
+    n++;
+    if (u->owner) {
+        const char *args[] = { u->lock_key, u->owner };
+        rds_script_ensure(r, &UNLOCK);
+        rds_append_eval(r, &UNLOCK, 1, 2, args, NULL);
+        n++;
+    }
+    for (int i = 0; i < n; i++) {
         redisReply *rep = rds_get_reply(r);
         if (rep)
             freeReplyObject(rep);
     }
-    free(key);
+    free(u->owner);
+    u->owner = NULL;
+    free(rec_key);
+    free(map_key);
+    free(rev_key);
     free(stats);
 }
 
@@ -375,89 +404,79 @@ static job_outcome_t failed(upsert_t *u)
 
 static job_outcome_t upsert(upsert_t *u)
 {
-    const char *ref = u->job->ref;
-    rds_t *r = u->ctx->redis;
-    int found = load_state(r, u->t->id, ref, &u->st);
-    if (found <= 0) {
-        u->ctx->error = xasprintf(found < 0 ? "redis unreachable" : "record %s has no state", ref);
-        return found < 0 ? JOB_RETRY : JOB_FATAL;
+    writer_thread_t *wt = u->ctx->user;
+    const char *verdict = begin(u);
+    if (!verdict) {
+        u->ctx->error = xstrdup("redis unreachable");
+        return JOB_RETRY;
     }
-    if (u->st.task_gid && u->st.synced_hash && strcmp(u->st.synced_hash, u->st.hash) == 0) {
+    if (strcmp(verdict, "gone") == 0) {
+        u->ctx->error = xasprintf("record %s has no state", u->job->ref);
+        return JOB_FATAL;
+    }
+    if (strcmp(verdict, "skip") == 0) {
         u->ctx->result = xstrdup("{\"skipped\":\"unchanged\"}");
         return JOB_OK;
     }
-    if (fields_resolve(&u->a, u->t, ((writer_thread_t *)u->ctx->user)->cache, &u->f, &u->res) != 0)
+    if (strcmp(verdict, "busy") == 0) {
+        u->ctx->error = xasprintf("record %s is being created by another writer", u->job->ref);
+        u->ctx->retry_at_ms = now_ms() + 500;
+        return JOB_RETRY;
+    }
+    bool creating = strcmp(verdict, "create") == 0;
+    if (fields_resolve(&u->a, u->t, wt->cache, &u->f, &u->res) != 0 ||
+        !(u->cf = custom_fields(&u->a, u->t, wt->cache, &u->f, &u->rec, &u->res))) {
+        if (creating)   /* nothing was sent; an earlier uncertain create stays marked */
+            finish(u, NULL, false, !(u->earlier && *u->earlier));
         return failed(u);
-    u->cf = custom_fields(&u->a, u->t, ((writer_thread_t *)u->ctx->user)->cache, &u->f,
-                          &u->st.rec, &u->res);
-    if (!u->cf)
-        return failed(u);
-
-    if (u->st.task_gid) {
-        int up = update_task(u, u->st.task_gid);
+    }
+    if (!creating) {
+        int up = update_task(u);
         if (up == 1) {
-            mark_synced(u, ref, u->st.task_gid, "asana.update");
+            finish(u, "asana.update", false, false);
             return JOB_OK;
         }
         if (up < 0)
             return failed(u);
-        /* The task was deleted in Asana: forget it and create a new one below. */
-        audit_add(r, u->t->id, ref, "asana.task_gone", json_pack("{s:s}", "task", u->st.task_gid));
+        /* The task was deleted in Asana: forget it; the retry creates a new one. */
+        audit_add(u->ctx->redis, u->t->id, u->job->ref, "asana.task_gone",
+                  json_pack("{s:s}", "task", u->gid));
         char *map = xasprintf(K_TASKMAP, u->t->id);
-        redisReply *rep = rds_cmd(r, "HDEL %s %s", map, ref);
+        redisReply *rep = rds_cmd(u->ctx->redis, "HDEL %s %s", map, u->job->ref);
         if (rep)
             freeReplyObject(rep);
         free(map);
-        asana_res_free(&u->res);
-        memset(&u->res, 0, sizeof u->res);
-    }
-
-    /* One creator per record at a time; the others come back shortly. */
-    char *lock_name = xasprintf("task:%s", ref);
-    char *lock_key = xasprintf(K_ASANA_LOCK, u->t->id, lock_name);
-    free(lock_name);
-    char *owner = lock_try(r, lock_key, 60000, NULL);
-    if (!owner) {
-        free(lock_key);
-        u->ctx->error = xasprintf("record %s is being created by another writer", ref);
-        u->ctx->retry_at_ms = now_ms() + 500;
+        u->ctx->error = xasprintf("task %s was deleted in Asana; creating it again", u->gid);
+        u->ctx->retry_at_ms = now_ms();
         return JOB_RETRY;
     }
-    job_outcome_t out = JOB_OK;
-    const char *event = "asana.create";
-    char *gid = NULL;
-    state_t fresh;
-    if (load_state(r, u->t->id, ref, &fresh) == 1 && fresh.task_gid) {
-        gid = xstrdup(fresh.task_gid);       /* created meanwhile by the previous lock holder */
-        event = "asana.update";
-    } else if (fresh.create_started) {
-        char *want = erp_key_value(u->t->id, &u->st.rec);
-        gid = find_task(&u->a, u->t, &u->f, want, &u->res);
+    if (u->earlier && *u->earlier) {
+        /* An earlier create's outcome is unknown: look before creating again. */
+        char *want = erp_key_value(u->t->id, &u->rec);
+        u->gid = find_task(&u->a, u->t, &u->f, want, &u->res);
         free(want);
-        if (gid) {
-            store_mapping(r, u->t->id, ref, gid);
-            event = "asana.update";
-            audit_add(r, u->t->id, ref, "asana.recovered", json_pack("{s:s}", "task", gid));
-        } else if (u->res.error[0]) {
-            out = failed(u);
+        if (!u->gid && u->res.error[0]) {
+            finish(u, NULL, false, false);
+            return failed(u);
+        }
+        if (u->gid) {
+            audit_add(u->ctx->redis, u->t->id, u->job->ref, "asana.recovered",
+                      json_pack("{s:s}", "task", u->gid));
+            if (update_task(u) != 1) {
+                finish(u, NULL, true, true);
+                return failed(u);
+            }
+            finish(u, "asana.update", true, true);
+            return JOB_OK;
         }
     }
-    state_free(&fresh);
-    if (out == JOB_OK && gid && strcmp(event, "asana.update") == 0) {
-        int up = update_task(u, gid);
-        if (up != 1)
-            out = failed(u);
-    } else if (out == JOB_OK && !gid) {
-        gid = create_task(u, ref);
-        if (!gid)
-            out = failed(u);
+    bool definite = false;
+    if (create_task(u, &definite) != 0) {
+        finish(u, NULL, false, definite);
+        return failed(u);
     }
-    if (out == JOB_OK)
-        mark_synced(u, ref, gid, event);
-    lock_release(r, lock_key, owner);
-    free(lock_key);
-    free(gid);
-    return out;
+    finish(u, "asana.create", true, true);
+    return JOB_OK;
 }
 
 job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
@@ -471,23 +490,28 @@ job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
         ctx->error = xasprintf("writer: unknown job type %s", job->type);
         return JOB_FATAL;
     }
-    tenant_cfg_t cfg;
     char err[512];
-    if (tenant_load(ctx->redis, wt->key, job->tenant, &cfg, err, sizeof err) != 0) {
+    const tenant_cfg_t *cfg = tenant_cache_get(wt->tenants, ctx->redis, wt->key, job->tenant, err,
+                                               sizeof err);
+    if (!cfg) {
         ctx->error = xstrdup(err);
         return strstr(err, "redis unreachable") ? JOB_RETRY : JOB_FATAL;
     }
-    upsert_t u = { .ctx = ctx, .job = job, .t = &cfg };
-    asana_init(&u.a, ctx->http, ctx->redis, cfg.asana_base, cfg.asana_token);
+    upsert_t u = { .ctx = ctx, .job = job, .t = cfg };
+    asana_init(&u.a, ctx->http, ctx->redis, cfg->asana_base, cfg->asana_token);
     job_outcome_t out = upsert(&u);
     if (out != JOB_OK)
-        audit_add(ctx->redis, cfg.id, job->ref, out == JOB_RETRY ? "asana.retry" : "asana.failed",
+        audit_add(ctx->redis, cfg->id, job->ref, out == JOB_RETRY ? "asana.retry" : "asana.failed",
                   json_pack("{s:s, s:s, s:I}", "job", job->id, "error",
                             ctx->error ? ctx->error : "", "status", (json_int_t)u.res.status));
     asana_res_free(&u.res);
     json_decref(u.cf);
     fields_free(&u.f);
-    state_free(&u.st);
-    tenant_cfg_free(&cfg);
+    record_free(&u.rec);
+    free(u.hash);
+    free(u.gid);
+    free(u.earlier);
+    free(u.lock_key);
+    free(u.owner);
     return out;
 }
