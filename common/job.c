@@ -314,9 +314,7 @@ int job_append_enqueue(rds_t *r, const job_t *j)
 {
     enqueue_args_t a;
     enqueue_args_init(&a, j, now_ms());
-    const char *argv[18] = {"EVAL", S_ENQUEUE.src, "5"};
-    memcpy(argv + 3, a.argv, sizeof a.argv);
-    int rc = rds_appendargv(r, 18, argv, NULL);
+    int rc = rds_append_eval_src(r, &S_ENQUEUE, 5, 15, a.argv, NULL);
     enqueue_args_free(&a);
     return rc;
 }

@@ -34,3 +34,11 @@ void lock_release(rds_t *r, const char *key, char *owner)
         freeReplyObject(rep);
     free(owner);
 }
+
+int lock_append_release(rds_t *r, const char *key, const char *owner)
+{
+    if (!owner)
+        return 0;
+    const char *args[] = { key, owner };
+    return rds_append_eval_src(r, &UNLOCK, 1, 2, args, NULL) == 0 ? 1 : 0;
+}

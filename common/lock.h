@@ -12,4 +12,7 @@
 char *lock_try(rds_t *r, const char *key, int64_t ttl_ms, int *unreachable);
 /* Releases key if owner still holds it; frees owner. Safe with owner NULL. */
 void lock_release(rds_t *r, const char *key, char *owner);
+/* Pipelined release: appends it to r's pipeline (one reply to read) unless owner is NULL.
+ * Returns the number of replies to read (0 or 1). Does not free owner. */
+int lock_append_release(rds_t *r, const char *key, const char *owner);
 #endif

@@ -441,6 +441,26 @@ int rds_append_eval(rds_t *r, rds_script_t *s, int nkeys, int nargs, const char 
     return rc;
 }
 
+int rds_append_eval_src(rds_t *r, const rds_script_t *s, int nkeys, int nargs, const char **args,
+                        const size_t *lens)
+{
+    char nk[16];
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    const char **argv = xmalloc(sizeof *argv * (size_t)(nargs + 3));
+    size_t *argvlen = xmalloc(sizeof *argvlen * (size_t)(nargs + 3));
+    argv[0] = "EVAL";
+    argv[1] = s->src;
+    argv[2] = nk;
+    for (int i = 0; i < nargs; i++)
+        argv[3 + i] = args[i];
+    for (int i = 0; i < nargs + 3; i++)
+        argvlen[i] = lens && i >= 3 ? lens[i - 3] : strlen(argv[i]);
+    int rc = rds_appendargv(r, nargs + 3, argv, argvlen);
+    free(argv);
+    free(argvlen);
+    return rc;
+}
+
 /* ---- replies --------------------------------------------------------------------------- */
 
 bool rds_ok(const redisReply *rep) { return rep && rep->type != REDIS_REPLY_ERROR; }

@@ -46,6 +46,10 @@ redisReply *rds_eval(rds_t *r, rds_script_t *s, int nkeys, int nargs, const char
 int rds_append_eval(rds_t *r, rds_script_t *s, int nkeys, int nargs, const char **args,
                     const size_t *lens);
 int rds_script_ensure(rds_t *r, rds_script_t *s);
+/* Appends EVAL with the script's source (not EVALSHA): safe inside MULTI or a long pipeline,
+ * where a NOSCRIPT could not be repaired; Redis still caches the compiled script. */
+int rds_append_eval_src(rds_t *r, const rds_script_t *s, int nkeys, int nargs, const char **args,
+                        const size_t *lens);
 
 /* Reply helpers: true for a non-NULL, non-error reply. */
 bool rds_ok(const redisReply *rep);

@@ -51,9 +51,31 @@ static void error_text(const asana_res_t *res, const char *method, const char *p
     snprintf(out, len, "asana %s %s: %ld %s", method, path, res->status, msg ? msg : "");
 }
 
+int asana_append_release(asana_t *a)
+{
+    if (!a->held_holder)
+        return 0;
+    rds_append(a->redis, "ZREM %s %s", a->held_slots, a->held_holder);
+    free(a->held_slots);
+    free(a->held_holder);
+    a->held_slots = a->held_holder = NULL;
+    return 1;
+}
+
+void asana_release(asana_t *a)
+{
+    if (!a->held_holder)
+        return;
+    rl_slot_release(a->redis, a->held_slots, a->held_holder);
+    free(a->held_slots);
+    free(a->held_holder);
+    a->held_slots = a->held_holder = NULL;
+}
+
 int asana_call(asana_t *a, const char *method, const char *path, json_t *data, asana_res_t *res)
 {
     memset(res, 0, sizeof *res);
+    asana_release(a);
     bool write = strcmp(method, "GET") != 0;
     char *slots = xasprintf(K_ASANA_SLOTS, a->token_id, write ? "writes" : "reads");
     char *pause = xasprintf(K_ASANA_PAUSE, a->token_id);
@@ -84,7 +106,14 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
                            .body_len = body ? strlen(body) : 0 };
         http_resp_t resp;
         int hr = http_do(a->http, &req, &resp);
-        rl_slot_release(a->redis, slots, holder);
+        bool defer = a->defer_release && write && hr == 0 && resp.status >= 200 && resp.status < 300;
+        if (defer) {
+            a->held_slots = slots;
+            a->held_holder = holder;
+            slots = holder = NULL;
+        } else {
+            rl_slot_release(a->redis, slots, holder);
+        }
         atomic_fetch_add(&g_requests, 1);
         res->status = resp.status;
         json_decref(res->body);

@@ -3,6 +3,7 @@
  * waits out a pause set by a 429, and on 429 sets that pause from Retry-After for everyone. */
 #ifndef MLC_ASANA_H
 #define MLC_ASANA_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 #include "http.h"
@@ -16,6 +17,9 @@ typedef struct {
     char           token_id[17];/* first 16 hex of SHA-256(token): names the shared limits */
     int            write_cap;   /* MLC_ASANA_WRITE_CONCURRENCY, default 15 */
     int            read_cap;    /* MLC_ASANA_READ_CONCURRENCY, default 50 */
+    bool           defer_release; /* keep the last write's slot until asana_append_release */
+    char          *held_slots;  /* slot of a deferred release (owned) */
+    char          *held_holder;
 } asana_t;
 
 typedef struct {
@@ -34,6 +38,11 @@ void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const char *base,
  * asana_res_free. */
 int asana_call(asana_t *a, const char *method, const char *path, json_t *data, asana_res_t *res);
 void asana_res_free(asana_res_t *res);
+/* With defer_release, the slot of the last request stays taken (the request is over) so its
+ * release can ride in the caller's next pipeline: appends the ZREM and returns 1, or returns 0
+ * when nothing is held. asana_release releases at once (safe when nothing is held). */
+int asana_append_release(asana_t *a);
+void asana_release(asana_t *a);
 /* Counters of this process: requests by outcome (for status/metrics). */
 void asana_counters(long *requests, long *rate_limited);
 #endif

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "keys.h"
+#include "lock.h"
 #include "log.h"
 #include "tenant.h"
 #include "util.h"
@@ -155,9 +156,6 @@ static rds_script_t UPSERT_BEGIN = { "upsert_begin",
     "if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'busy'} end\n"
     "redis.call('HSET', KEYS[1], 'create_started', ARGV[4])\n"
     "return {'create', rec[1], rec[2], rec[4] or ''}\n" };
-
-static rds_script_t UNLOCK = { "upsert_unlock",
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0" };
 
 typedef struct {
     job_ctx_t          *ctx;
@@ -374,12 +372,8 @@ static void finish(upsert_t *u, const char *event, bool store_map, bool clear_ma
     }
     rds_append(r, "EXEC");
     n++;
-    if (u->owner) {
-        const char *args[] = { u->lock_key, u->owner };
-        rds_script_ensure(r, &UNLOCK);
-        rds_append_eval(r, &UNLOCK, 1, 2, args, NULL);
-        n++;
-    }
+    n += asana_append_release(&u->a);
+    n += lock_append_release(r, u->lock_key, u->owner);
     for (int i = 0; i < n; i++) {
         redisReply *rep = rds_get_reply(r);
         if (rep)
@@ -499,7 +493,9 @@ job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
     }
     upsert_t u = { .ctx = ctx, .job = job, .t = cfg };
     asana_init(&u.a, ctx->http, ctx->redis, cfg->asana_base, cfg->asana_token);
+    u.a.defer_release = true;
     job_outcome_t out = upsert(&u);
+    asana_release(&u.a);
     if (out != JOB_OK)
         audit_add(ctx->redis, cfg->id, job->ref, out == JOB_RETRY ? "asana.retry" : "asana.failed",
                   json_pack("{s:s, s:s, s:I}", "job", job->id, "error",

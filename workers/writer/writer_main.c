@@ -5,7 +5,7 @@
 
 int main(int argc, char **argv)
 {
-    worker_opts_t wo = { .service = "write", .threads = 8, .lease_ms = 30000,
+    worker_opts_t wo = { .service = "write", .threads = 12, .lease_ms = 30000,
                          .handler = writer_handle, .thread_init = writer_thread_init,
                          .thread_free = writer_thread_free };
     return worker_cli_main(argc, argv, "mlc-writer",
