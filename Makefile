@@ -88,4 +88,7 @@ bench: all
 clean:
 	rm -rf bin build build-san
 
+# Keep objects of unit tests (make would delete them as intermediates and rebuild every time).
+.SECONDARY:
+
 .PHONY: all unit test test-unit run bench clean

@@ -61,3 +61,6 @@ for n, c in zip(names, cols):
     print(f"median {n}: {statistics.median(c):.0f}  (runs: {', '.join(f'{v:.0f}' for v in c)})")
 PY
 echo "raw results: $results"
+# The floor: a process that only initializes the libraries every worker links.
+cc -O2 -Wl,--as-needed -o "$out/floor" "$ROOT/bench/floor.c" $(pkg-config --cflags --libs libcurl libzmq hiredis jansson libcrypto)
+echo "library floor (bench/floor.c): $("$out/floor" | tr -s ' \t\n' ' ')"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ionapi.h"
 #include "record.h"
 #include "schedule.h"
 #include "util.h"
@@ -37,23 +38,41 @@ static const char TENANT_DEFAULTS[] =
 /* What an ERP type contributes: defaults under "erp", the default flows (used when "flows" is
  * absent; a tenant flow with a default flow's name is merged over it), the erp members that
  * must be non-empty strings, and members derived from others once defaults are in. Every flow
- * inherits page_size and company_field from erp unless it sets them itself. */
+ * inherits page_size and company_field from erp unless it sets them itself. flow_derive, when
+ * set, validates a flow's ERP-specific members and fills the members derived from them
+ * (entity among them) before the common flow checks. */
 typedef struct {
     const char *type;
     const char *erp_defaults;
     const char *flows;
     const char *const *required;
     int (*derive)(json_t *erp, char *err, size_t err_len);
+    int (*flow_derive)(json_t *flow, const json_t *erp, const char *path, char *err,
+                       size_t err_len);
 } erp_profile_t;
 
 static int ifs_derive(json_t *erp, char *err, size_t err_len);
+static int ion_derive(json_t *erp, char *err, size_t err_len);
+static int m3_flow_derive(json_t *flow, const json_t *erp, const char *path, char *err,
+                          size_t err_len);
+static int syteline_flow_derive(json_t *flow, const json_t *erp, const char *path, char *err,
+                                size_t err_len);
 
 static const char *const IFS_REQUIRED[] = {"base_url", "client_id", "client_secret", "company",
-                                           NULL};
+                                           "scope", NULL};
+static const char *const M3_REQUIRED[] = {"company", "division", NULL};
+static const char *const SYTELINE_REQUIRED[] = {"mongoose_config", NULL};
 
 #define IFS_SUPPLIERS_REF                                                                      \
     "\"reference\":{\"suppliers\":{\"entity\":\"SuppliersHandling.svc/SupplierInfoGeneralSet\"," \
     "\"key\":\"VendorNo\",\"name\":\"VendorName\"}}"
+
+#define M3_SUPPLIERS_REF                                                                       \
+    "\"reference\":{\"suppliers\":{\"program\":\"CRS620MI\",\"transaction\":\"LstSuppliers\","   \
+    "\"key\":\"SUNO\",\"key_input\":\"SUNO\",\"name\":\"SUNM\",\"currency\":\"CUCD\"}}"
+
+#define SYTELINE_SUPPLIERS_REF                                                                 \
+    "\"reference\":{\"suppliers\":{\"ido\":\"SLVendors\",\"key\":\"VendNum\",\"name\":\"Name\"}}"
 
 static const erp_profile_t ERP_PROFILES[] = {
     {
@@ -82,6 +101,57 @@ static const erp_profile_t ERP_PROFILES[] = {
         .required = IFS_REQUIRED,
         .derive = ifs_derive,
     },
+    /* Infor M3 through the ION API gateway (docs/infor.md). Inputs may name erp members as
+     * "{member}"; the key input carries the start key of each page. */
+    {
+        .type = "m3",
+        .erp_defaults = "{\"page_size\":100,\"rate_per_min\":600}",
+        .flows =
+            "[{\"name\":\"purchase_orders\",\"kind\":\"po\",\"api\":\"v2\","
+            "\"program\":\"PPS001MI\",\"transaction\":\"ListHeadBasic\","
+            "\"inputs\":{\"CONO\":\"{company}\"},\"key\":\"PUNO\",\"key_input\":\"PUNO\","
+            "\"modified_field\":\"LMDT\",\"schedule\":\"every 5 minutes\","
+            "\"map\":{\"erp_key\":\"PUNO\",\"number\":\"PUNO\",\"supplier_id\":\"SUNO\","
+            "\"supplier_name\":\"SUNM\",\"amount\":\"NTAM\",\"currency\":\"CUCD\","
+            "\"status\":\"PUST\",\"doc_date\":\"PUDT\",\"modified_at\":\"LMDT\"},"
+            M3_SUPPLIERS_REF "},"
+            "{\"name\":\"supplier_invoices\",\"kind\":\"invoice\",\"api\":\"v2\","
+            "\"program\":\"APS450MI\",\"transaction\":\"LstInvBatchNo\","
+            "\"inputs\":{\"DIVI\":\"{division}\"},\"key\":\"INBN\",\"key_input\":\"INBN\","
+            "\"modified_field\":\"LMDT\",\"schedule\":\"every 5 minutes\","
+            "\"map\":{\"erp_key\":\"INBN\",\"number\":\"SINO\",\"supplier_id\":\"SUNO\","
+            "\"supplier_name\":\"SUNM\",\"amount\":\"CUAM\",\"currency\":\"CUCD\","
+            "\"gl_account\":\"AIT1\",\"cost_center\":\"AIT2\",\"status\":\"SUPA\","
+            "\"doc_date\":\"IVDT\",\"due_date\":\"DUDT\",\"modified_at\":\"LMDT\"},"
+            M3_SUPPLIERS_REF "}]",
+        .required = M3_REQUIRED,
+        .derive = ion_derive,
+        .flow_derive = m3_flow_derive,
+    },
+    /* Infor CloudSuite Industrial (SyteLine) IDOs through the ION API gateway. */
+    {
+        .type = "syteline",
+        .erp_defaults = "{\"page_size\":200,\"rate_per_min\":600}",
+        .flows =
+            "[{\"name\":\"purchase_orders\",\"kind\":\"po\",\"ido\":\"SLPos\","
+            "\"key\":\"PoNum\",\"orderby\":\"PoNum\",\"modified_field\":\"RecordDate\","
+            "\"schedule\":\"every 5 minutes\","
+            "\"map\":{\"erp_key\":\"PoNum\",\"number\":\"PoNum\",\"supplier_id\":\"VendNum\","
+            "\"supplier_name\":\"VendorName\",\"amount\":\"PoTotal\",\"currency\":\"CurrCode\","
+            "\"status\":\"Stat\",\"doc_date\":\"OrderDate\",\"modified_at\":\"RecordDate\"},"
+            SYTELINE_SUPPLIERS_REF "},"
+            "{\"name\":\"supplier_invoices\",\"kind\":\"invoice\",\"ido\":\"SLVchHdrs\","
+            "\"key\":\"Voucher\",\"orderby\":\"Voucher\",\"modified_field\":\"RecordDate\","
+            "\"schedule\":\"every 5 minutes\","
+            "\"map\":{\"erp_key\":\"Voucher\",\"number\":\"InvNum\",\"supplier_id\":\"VendNum\","
+            "\"supplier_name\":\"VendorName\",\"amount\":\"InvAmt\",\"currency\":\"CurrCode\","
+            "\"gl_account\":\"ApAcct\",\"cost_center\":\"CostCenter\",\"status\":\"Stat\","
+            "\"doc_date\":\"InvDate\",\"due_date\":\"DueDate\",\"modified_at\":\"RecordDate\"},"
+            SYTELINE_SUPPLIERS_REF "}]",
+        .required = SYTELINE_REQUIRED,
+        .derive = ion_derive,
+        .flow_derive = syteline_flow_derive,
+    },
 };
 #define NPROFILES (sizeof ERP_PROFILES / sizeof ERP_PROFILES[0])
 
@@ -97,9 +167,7 @@ static int failf(char *err, size_t err_len, const char *fmt, ...)
     return -1;
 }
 
-/* Short description of a bad value for "(got ...)": quoted string (cut at 40 bytes), integer,
- * or the JSON type. Never used on secrets. */
-static const char *describe(const json_t *v, char *buf, size_t len)
+const char *json_describe(const json_t *v, char *buf, size_t len)
 {
     if (json_is_string(v))
         snprintf(buf, len, "\"%.40s\"", json_string_value(v));
@@ -167,7 +235,7 @@ static int need_int(const json_t *obj, const char *path, const char *member, lon
         return failf(err, err_len, "%s: missing", join(at, sizeof at, path, member));
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
         return failf(err, err_len, "%s: must be an integer %ld..%ld (got %s)",
-                     join(at, sizeof at, path, member), min, max, describe(v, got, sizeof got));
+                     join(at, sizeof at, path, member), min, max, json_describe(v, got, sizeof got));
     *out = (int)json_integer_value(v);
     return 0;
 }
@@ -248,6 +316,110 @@ static int ifs_derive(json_t *erp, char *err, size_t err_len)
     return 0;
 }
 
+/* Infor tenants authenticate with the .ionapi object in erp.ionapi (validated by ionapi.c). */
+static int ion_derive(json_t *erp, char *err, size_t err_len)
+{
+    const json_t *obj = json_object_get(erp, "ionapi");
+    if (!obj)
+        return failf(err, err_len, "erp.ionapi: missing");
+    ionapi_t ion;
+    if (ionapi_parse(obj, "erp.ionapi", &ion, err, err_len) < 0)
+        return -1;
+    ionapi_free(&ion);
+    return 0;
+}
+
+/* Sets flow.member to the flow's key when member is absent (and key is a string). */
+static void default_to_key(json_t *flow, const char *member)
+{
+    const json_t *key = json_object_get(flow, "key");
+    if (!json_object_get(flow, member) && json_is_string(key))
+        json_object_set(flow, member, (json_t *)key);
+}
+
+/* Validates flow.inputs (default {}): an object of strings. A value "{member}" stands for the
+ * erp member of that name, e.g. "{company}", and is replaced by it. */
+static int m3_inputs(json_t *flow, const json_t *erp, const char *path, char *err, size_t err_len)
+{
+    json_t *inputs = json_object_get(flow, "inputs");
+    if (!inputs) {
+        inputs = json_object();
+        json_object_set_new(flow, "inputs", inputs);
+    }
+    if (!json_is_object(inputs))
+        return failf(err, err_len, "%s.inputs: must be an object", path);
+    const char *name;
+    json_t *v;
+    json_object_foreach(inputs, name, v) {
+        const char *text = json_string_value(v);
+        char got[64];
+        if (!text)
+            return failf(err, err_len, "%s.inputs.%s: must be a string (got %s)", path, name,
+                         json_describe(v, got, sizeof got));
+        size_t n = strlen(text);
+        if (n < 3 || text[0] != '{' || text[n - 1] != '}')
+            continue;
+        char *member = strndup(text + 1, n - 2);
+        const char *value = json_string_value(json_object_get(erp, member));
+        if (!value || !*value)
+            failf(err, err_len, "%s.inputs.%s: %s names erp.%s, which is not set", path, name,
+                  text, member);
+        else
+            json_object_set_new(inputs, name, json_string(value));
+        free(member);
+        if (!value || !*value)
+            return -1;
+    }
+    return 0;
+}
+
+/* M3 flow: api v2 (default) or v1, program and transaction (the entity is
+ * "PROGRAM/TRANSACTION"), inputs, key_input (default: the key; required, it is how pages
+ * continue). A missing key itself is reported by the common flow checks. */
+static int m3_flow_derive(json_t *flow, const json_t *erp, const char *path, char *err,
+                          size_t err_len)
+{
+    const char *api;
+    char got[64];
+    if (opt_string(flow, path, "api", &api, err, err_len) < 0)
+        return -1;
+    if (!api)
+        json_object_set_new(flow, "api", json_string("v2"));
+    else if (strcmp(api, "v2") != 0 && strcmp(api, "v1") != 0)
+        return failf(err, err_len, "%s.api: must be v2 or v1 (got %s)", path,
+                     json_describe(json_object_get(flow, "api"), got, sizeof got));
+    const char *program = need_string(flow, path, "program", err, err_len);
+    const char *transaction = program ? need_string(flow, path, "transaction", err, err_len) : NULL;
+    if (!transaction)
+        return -1;
+    default_to_key(flow, "key_input");
+    if ((json_object_get(flow, "key") && !need_string(flow, path, "key_input", err, err_len)) ||
+        m3_inputs(flow, erp, path, err, err_len) < 0)
+        return -1;
+    char *entity = xasprintf("%s/%s", program, transaction);
+    json_object_set_new(flow, "entity", json_string(entity));
+    free(entity);
+    return 0;
+}
+
+/* SyteLine flow: ido (the entity), orderby (default: the key), optional filter (an IDO
+ * filter ANDed with the watermark condition) and properties (default: the mapped members). */
+static int syteline_flow_derive(json_t *flow, const json_t *erp, const char *path, char *err,
+                                size_t err_len)
+{
+    const char *ido = need_string(flow, path, "ido", err, err_len);
+    const char *orderby, *filter, *properties;
+    if (!ido)
+        return -1;
+    default_to_key(flow, "orderby");
+    if (opt_string(flow, path, "orderby", &orderby, err, err_len) < 0 ||
+        opt_string(flow, path, "filter", &filter, err, err_len) < 0 ||
+        opt_string(flow, path, "properties", &properties, err, err_len) < 0)
+        return -1;
+    json_object_set_new(flow, "entity", json_string(ido));
+    return 0;
+}
+
 static const erp_profile_t *profile_find(const char *type)
 {
     for (size_t i = 0; i < NPROFILES; i++)
@@ -273,7 +445,7 @@ static const erp_profile_t *erp_section(json_t *raw, char *err, size_t err_len)
         char got[64];
         if (type)
             failf(err, err_len, "erp.type: must be one of %s (got %s)", allowed,
-                  describe(type, got, sizeof got));
+                  json_describe(type, got, sizeof got));
         else
             failf(err, err_len, "erp.type: missing (one of %s)", allowed);
         free(allowed);
@@ -287,8 +459,7 @@ static const erp_profile_t *erp_section(json_t *raw, char *err, size_t err_len)
             return NULL;
     int n;
     const char *company_field;
-    if (!need_string(erp, "erp", "scope", err, err_len) ||
-        need_int(erp, "erp", "page_size", 1, PAGE_SIZE_MAX, &n, err, err_len) < 0 ||
+    if (need_int(erp, "erp", "page_size", 1, PAGE_SIZE_MAX, &n, err, err_len) < 0 ||
         need_int(erp, "erp", "rate_per_min", 1, 1000000, &n, err, err_len) < 0 ||
         opt_string(erp, "erp", "company_field", &company_field, err, err_len) < 0 ||
         p->derive(erp, err, err_len) < 0)
@@ -328,7 +499,7 @@ static int asana_section(json_t *raw, tenant_cfg_t *out, char *err, size_t err_l
     char got[64];
     if (!code || strlen(code) != 3 || strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
         return failf(err, err_len, "asana.currency_code: must be a 3-letter ISO 4217 code (got %s)",
-                     describe(cc, got, sizeof got));
+                     json_describe(cc, got, sizeof got));
     out->asana_base = xstrdup(base);
     out->asana_token = xstrdup(token);
     out->asana_workspace = xstrdup(ws);
@@ -362,8 +533,9 @@ static int check_map(const json_t *map, const char *path, char *err, size_t err_
     return 0;
 }
 
-/* Validates flows[i] (defaults already merged) and fills *f. */
-static int flow_fill(json_t *flow, size_t i, flow_cfg_t *f, char *err, size_t err_len)
+/* Validates flows[i] (defaults already merged; the ERP type's members through p) and fills *f. */
+static int flow_fill(json_t *flow, size_t i, const erp_profile_t *p, const json_t *erp,
+                     flow_cfg_t *f, char *err, size_t err_len)
 {
     char path[32], sub[48], got[64];
     snprintf(path, sizeof path, "flows[%zu]", i);
@@ -372,14 +544,16 @@ static int flow_fill(json_t *flow, size_t i, flow_cfg_t *f, char *err, size_t er
         return -1;
     if (!matches(name, LOWER_DIGITS "_", LOWER_DIGITS "_", 63))
         return failf(err, err_len, "%s.name: must match [a-z0-9_]{1,63} (got %s)", path,
-                     describe(json_object_get(flow, "name"), got, sizeof got));
+                     json_describe(json_object_get(flow, "name"), got, sizeof got));
     const json_t *kind = json_object_get(flow, "kind");
     const char *k = json_string_value(kind);
     if (!kind)
         return failf(err, err_len, "%s.kind: missing", path);
     if (!k || (strcmp(k, "po") != 0 && strcmp(k, "invoice") != 0))
         return failf(err, err_len, "%s.kind: must be po or invoice (got %s)", path,
-                     describe(kind, got, sizeof got));
+                     json_describe(kind, got, sizeof got));
+    if (p->flow_derive && p->flow_derive(flow, erp, path, err, err_len) < 0)
+        return -1;
     const char *entity = need_string(flow, path, "entity", err, err_len);
     const char *key = entity ? need_string(flow, path, "key", err, err_len) : NULL;
     const char *modified = key ? need_string(flow, path, "modified_field", err, err_len) : NULL;
@@ -457,7 +631,7 @@ static int flows_section(json_t *raw, const erp_profile_t *p, tenant_cfg_t *out,
         if (base)
             merge_under(flow, base);
         merge_under(flow, inherited);
-        if (flow_fill(flow, i, &out->flows[i], err, err_len) < 0)
+        if (flow_fill(flow, i, p, erp, &out->flows[i], err, err_len) < 0)
             break;
         bool duplicate = tenant_flow(out, out->flows[i].name) != NULL; /* looks at flows[0, i) */
         out->nflows = i + 1;
@@ -486,7 +660,7 @@ int tenant_cfg_parse(const json_t *obj, tenant_cfg_t *out, char *err, size_t err
         goto fail;
     if (!matches(id, LOWER_DIGITS, LOWER_DIGITS "_-", 63)) {
         failf(err, err_len, "id: must match [a-z0-9][a-z0-9_-]{0,62} (got %s)",
-              describe(json_object_get(raw, "id"), got, sizeof got));
+              json_describe(json_object_get(raw, "id"), got, sizeof got));
         goto fail;
     }
     const json_t *name = json_object_get(raw, "name");

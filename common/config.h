@@ -75,4 +75,8 @@ const flow_cfg_t *tenant_flow(const tenant_cfg_t *t, const char *name);
 /* Dotted-path helpers on JSON objects ("erp.client_secret"). get: borrowed or NULL. */
 json_t *json_path_get(const json_t *obj, const char *path);
 int json_path_set(json_t *obj, const char *path, json_t *value);  /* steals value */
+/* Short description of a bad value for "(got ...)" messages, written into buf (>= 48 bytes)
+ * and returned: a quoted string cut at 40 bytes, an integer, or the JSON type ("an object",
+ * "null", ...). Never call it on a secret. */
+const char *json_describe(const json_t *v, char *buf, size_t len);
 #endif

@@ -390,17 +390,17 @@ int rds_script_ensure(rds_t *r, rds_script_t *s)
     return rc;
 }
 
-/* Builds the EVALSHA argv: "EVALSHA" sha nkeys args... (argv/lens hold nargs + 3). */
-static void eval_argv(const char *sha, char nkeys_buf[16], int nkeys, int nargs,
+/* Builds the argv of cmd ("EVALSHA" with a sha, or "EVAL" with the source) body nkeys args...
+ * into argv/argvlen (nargs + 3 slots). */
+static void eval_argv(const char *cmd, const char *body, char nkeys_buf[16], int nkeys, int nargs,
                       const char **args, const size_t *lens, const char **argv, size_t *argvlen)
 {
     snprintf(nkeys_buf, 16, "%d", nkeys);
-    argv[0] = "EVALSHA";
-    argvlen[0] = 7;
-    argv[1] = sha;
-    argvlen[1] = 40;
+    argv[0] = cmd;
+    argv[1] = body;
     argv[2] = nkeys_buf;
-    argvlen[2] = strlen(nkeys_buf);
+    for (int i = 0; i < 3; i++)
+        argvlen[i] = strlen(argv[i]);
     for (int i = 0; i < nargs; i++) {
         argv[3 + i] = args[i];
         argvlen[3 + i] = lens ? lens[i] : strlen(args[i]);
@@ -414,7 +414,7 @@ redisReply *rds_eval(rds_t *r, rds_script_t *s, int nkeys, int nargs, const char
     script_sha(s, sha);
     const char **argv = xmalloc(sizeof *argv * (size_t)(nargs + 3));
     size_t *argvlen = xmalloc(sizeof *argvlen * (size_t)(nargs + 3));
-    eval_argv(sha, nk, nkeys, nargs, args, lens, argv, argvlen);
+    eval_argv("EVALSHA", sha, nk, nkeys, nargs, args, lens, argv, argvlen);
     redisReply *rep = rds_cmdargv(r, nargs + 3, argv, argvlen);
     if (rep && rep->type == REDIS_REPLY_ERROR && str_starts(rep->str, "NOSCRIPT")) {
         freeReplyObject(rep);
@@ -427,38 +427,31 @@ redisReply *rds_eval(rds_t *r, rds_script_t *s, int nkeys, int nargs, const char
     return rep;
 }
 
-int rds_append_eval(rds_t *r, rds_script_t *s, int nkeys, int nargs, const char **args,
-                    const size_t *lens)
+static int append_eval(rds_t *r, const char *cmd, const char *body, int nkeys, int nargs,
+                       const char **args, const size_t *lens)
 {
-    char sha[41], nk[16];
-    script_sha(s, sha);
+    char nk[16];
     const char **argv = xmalloc(sizeof *argv * (size_t)(nargs + 3));
     size_t *argvlen = xmalloc(sizeof *argvlen * (size_t)(nargs + 3));
-    eval_argv(sha, nk, nkeys, nargs, args, lens, argv, argvlen);
+    eval_argv(cmd, body, nk, nkeys, nargs, args, lens, argv, argvlen);
     int rc = rds_appendargv(r, nargs + 3, argv, argvlen);
     free(argv);
     free(argvlen);
     return rc;
 }
 
+int rds_append_eval(rds_t *r, rds_script_t *s, int nkeys, int nargs, const char **args,
+                    const size_t *lens)
+{
+    char sha[41];
+    script_sha(s, sha);
+    return append_eval(r, "EVALSHA", sha, nkeys, nargs, args, lens);
+}
+
 int rds_append_eval_src(rds_t *r, const rds_script_t *s, int nkeys, int nargs, const char **args,
                         const size_t *lens)
 {
-    char nk[16];
-    snprintf(nk, sizeof nk, "%d", nkeys);
-    const char **argv = xmalloc(sizeof *argv * (size_t)(nargs + 3));
-    size_t *argvlen = xmalloc(sizeof *argvlen * (size_t)(nargs + 3));
-    argv[0] = "EVAL";
-    argv[1] = s->src;
-    argv[2] = nk;
-    for (int i = 0; i < nargs; i++)
-        argv[3 + i] = args[i];
-    for (int i = 0; i < nargs + 3; i++)
-        argvlen[i] = lens && i >= 3 ? lens[i - 3] : strlen(argv[i]);
-    int rc = rds_appendargv(r, nargs + 3, argv, argvlen);
-    free(argv);
-    free(argvlen);
-    return rc;
+    return append_eval(r, "EVAL", s->src, nkeys, nargs, args, lens);
 }
 
 /* ---- replies --------------------------------------------------------------------------- */

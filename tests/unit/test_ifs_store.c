@@ -273,20 +273,20 @@ static void test_sim_modify_and_create(void **state)
     fx_t *fx = *state;
     ifs_write_result_t res;
     char before[IFS_ETAG_MAX];
-    snprintf(before, sizeof before, "%s", etag_of(fx, "4100", NULL));
+    snprintf(before, sizeof before, "%s", etag_of(fx, "4600", NULL));
     /* SIM writes need no If-Match, may change read-only members and set ChangedDate */
-    assert_int_equal(write_po(fx, IFS_WRITE_SIM, "4100", NULL,
+    assert_int_equal(write_po(fx, IFS_WRITE_SIM, "4600", NULL,
                               "{\"NetAmtCurr\":\"99.50\",\"ChangedDate\":\"2026-01-02T03:04:05Z\"}",
                               NULL, NOW, &res), 200);
     assert_string_not_equal(res.etag, before);
     json_t *e = NULL;
-    etag_of(fx, "4100", &e);
+    etag_of(fx, "4600", &e);
     assert_true(json_number_value(json_object_get(e, "NetAmtCurr")) == 99.5);
     assert_string_equal(member(e, "ChangedDate"), "2026-01-02T03:04:05Z");
     json_decref(e);
-    assert_int_equal(write_po(fx, IFS_WRITE_SIM, "4100", NULL, "{\"OrderNo\":\"1\"}", NULL, NOW,
+    assert_int_equal(write_po(fx, IFS_WRITE_SIM, "4600", NULL, "{\"OrderNo\":\"1\"}", NULL, NOW,
                               &res), 400);
-    assert_int_equal(write_po(fx, IFS_WRITE_SIM, "4100", NULL,
+    assert_int_equal(write_po(fx, IFS_WRITE_SIM, "4600", NULL,
                               "{\"ChangedDate\":\"2026-01-02\"}", NULL, NOW, &res), 400);
 
     json_t *tmpl = ifs_seed_row(&fx->seed, IFS_PO, 0, NOW);
@@ -306,8 +306,8 @@ static void test_sim_modify_and_create(void **state)
     assert_string_equal(member(json_array_get(json_object_get(j, "value"), 0), "OrderNo"),
                         "0001");
     json_decref(j);
-    assert_non_null(etag_of(fx, "4001", NULL));
-    assert_non_null(etag_of(fx, "5000", NULL));
+    assert_non_null(etag_of(fx, "4501", NULL));
+    assert_non_null(etag_of(fx, "5500", NULL));
 }
 
 int main(void)

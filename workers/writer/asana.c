@@ -151,3 +151,29 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
     free(body);
     return rc;
 }
+
+int asana_each_page(asana_t *a, const char *first_path,
+                    void (*fn)(void *ud, json_t *page), void *ud, asana_res_t *res)
+{
+    char *path = xstrdup(first_path);
+    int rc = 0;
+    while (path) {
+        if (asana_call(a, "GET", path, NULL, res) != 0) {
+            rc = -1;
+            break;
+        }
+        fn(ud, res->data);
+        const char *offset = json_string_value(
+            json_object_get(json_object_get(res->body, "next_page"), "offset"));
+        free(path);
+        path = NULL;
+        if (offset) {
+            char *enc = url_encode(offset);
+            path = xasprintf("%s&offset=%s", first_path, enc);
+            free(enc);
+        }
+        asana_res_free(res);
+    }
+    free(path);
+    return rc;
+}

@@ -38,6 +38,11 @@ void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const char *base,
  * asana_res_free. */
 int asana_call(asana_t *a, const char *method, const char *path, json_t *data, asana_res_t *res);
 void asana_res_free(asana_res_t *res);
+/* GETs first_path (which must carry a query, e.g. "?limit=100&opt_fields=...") and every
+ * following page (next_page.offset), calling fn with each page's data array (borrowed).
+ * 0 when all pages were read, -1 on a failed request (res filled). */
+int asana_each_page(asana_t *a, const char *first_path,
+                    void (*fn)(void *ud, json_t *page), void *ud, asana_res_t *res);
 /* With defer_release, the slot of the last request stays taken (the request is over) so its
  * release can ride in the caller's next pipeline: appends the ZREM and returns 1, or returns 0
  * when nothing is held. asana_release releases at once (safe when nothing is held). */

@@ -54,28 +54,15 @@ void fields_free(fields_t *f)
     memset(f, 0, sizeof *f);
 }
 
-/* Follows next_page of a list endpoint, appending every element to out. 0 or -1 (res set). */
+static void append_page(void *ud, json_t *page)
+{
+    json_array_extend(ud, page);
+}
+
+/* Every element of a paginated list into out. 0 or -1 (res set). */
 static int list_all(asana_t *a, const char *first_path, json_t *out, asana_res_t *res)
 {
-    char *path = xstrdup(first_path);
-    while (path) {
-        if (asana_call(a, "GET", path, NULL, res) != 0) {
-            free(path);
-            return -1;
-        }
-        json_array_extend(out, res->data);
-        const char *offset = json_string_value(
-            json_object_get(json_object_get(res->body, "next_page"), "offset"));
-        free(path);
-        path = NULL;
-        if (offset) {
-            char *enc = url_encode(offset);
-            path = xasprintf("%s&offset=%s", first_path, enc);
-            free(enc);
-        }
-        asana_res_free(res);
-    }
-    return 0;
+    return asana_each_page(a, first_path, append_page, out, res);
 }
 
 /* name -> {gid, subtype} of the project's fields and the workspace's fields. */

@@ -224,73 +224,80 @@ static const char *begin(upsert_t *u)
     return verdict;
 }
 
+typedef struct {
+    asana_t            *a;
+    const tenant_cfg_t *t;
+    const char         *field_gid;   /* the ERP Key field */
+    const char         *want;
+    char               *prefix;      /* "<tenant>:" */
+    char               *found;
+    long                adopted;
+} scan_t;
+
+/* Adopts a task of this tenant that the map lacks: its create succeeded but its GID was never
+ * stored (the writer died, or the answer was lost). */
+static void adopt(scan_t *sc, const char *ref, const char *gid)
+{
+    rds_t *r = sc->a->redis;
+    char *map = xasprintf(K_TASKMAP, sc->t->id);
+    redisReply *rep = rds_cmd(r, "HSETNX %s %s %s", map, ref, gid);
+    free(map);
+    bool fresh = rds_int(rep, 0) == 1;
+    if (rep)
+        freeReplyObject(rep);
+    if (!fresh)
+        return;
+    char *rev = xasprintf(K_GIDMAP, sc->t->id);
+    char *rec = xasprintf(K_REC, sc->t->id, ref);
+    rds_append(r, "HSETNX %s %s %s", rev, gid, ref);
+    rds_append(r, "HDEL %s create_started", rec);
+    audit_append(r, sc->t->id, ref, "asana.adopted", json_pack("{s:s}", "task", gid));
+    for (int i = 0; i < 3; i++) {
+        rep = rds_get_reply(r);
+        if (rep)
+            freeReplyObject(rep);
+    }
+    free(rev);
+    free(rec);
+    sc->adopted++;
+}
+
+static void scan_page(void *ud, json_t *page)
+{
+    scan_t *sc = ud;
+    size_t i, j;
+    json_t *task, *cf;
+    json_array_foreach(page, i, task) {
+        const char *gid = json_string_value(json_object_get(task, "gid"));
+        json_array_foreach(json_object_get(task, "custom_fields"), j, cf) {
+            const char *fg = json_string_value(json_object_get(cf, "gid"));
+            const char *v = json_string_value(json_object_get(cf, "text_value"));
+            if (!gid || !fg || !v || strcmp(fg, sc->field_gid) != 0 || !str_starts(v, sc->prefix))
+                continue;
+            adopt(sc, v + strlen(sc->prefix), gid);
+            if (!sc->found && strcmp(v, sc->want) == 0)
+                sc->found = xstrdup(gid);
+        }
+    }
+}
+
 /* Scans the project's tasks for the one whose ERP Key field holds want_value, adopting on the
- * way every task of this tenant that the map lacks (tasks created by a writer that died before
- * storing the GID). Returns the GID (malloc'd) or NULL; res->error set when the scan failed. */
+ * way every task of this tenant that the map lacks. Returns the GID (malloc'd) or NULL;
+ * res->error is set when the scan failed. */
 static char *find_task(asana_t *a, const tenant_cfg_t *t, const fields_t *f,
                        const char *want_value, asana_res_t *res)
 {
     char *first = xasprintf("/projects/%s/tasks?limit=100&opt_fields=custom_fields.gid,"
                             "custom_fields.text_value", t->asana_project);
-    char *path = xstrdup(first);
-    char *found = NULL;
-    char *prefix = xasprintf("%s:", t->id);
-    char *map = xasprintf(K_TASKMAP, t->id);
-    char *rev = xasprintf(K_GIDMAP, t->id);
-    long adopted = 0;
-    while (path) {
-        if (asana_call(a, "GET", path, NULL, res) != 0)
-            break;
-        size_t i, j;
-        json_t *task, *cf;
-        json_array_foreach(res->data, i, task) {
-            const char *gid = json_string_value(json_object_get(task, "gid"));
-            json_array_foreach(json_object_get(task, "custom_fields"), j, cf) {
-                const char *fg = json_string_value(json_object_get(cf, "gid"));
-                const char *v = json_string_value(json_object_get(cf, "text_value"));
-                if (!gid || !fg || !v || strcmp(fg, f->gid[FIELD_ERP_KEY]) != 0 ||
-                    !str_starts(v, prefix))
-                    continue;
-                const char *ref = v + strlen(prefix);
-                redisReply *rep = rds_cmd(a->redis, "HSETNX %s %s %s", map, ref, gid);
-                if (rds_int(rep, 0) == 1) {
-                    redisReply *r2 = rds_cmd(a->redis, "HSETNX %s %s %s", rev, gid, ref);
-                    if (r2)
-                        freeReplyObject(r2);
-                    char *rk = xasprintf(K_REC, t->id, ref);
-                    r2 = rds_cmd(a->redis, "HDEL %s create_started", rk);
-                    if (r2)
-                        freeReplyObject(r2);
-                    free(rk);
-                    audit_add(a->redis, t->id, ref, "asana.adopted", json_pack("{s:s}", "task", gid));
-                    adopted++;
-                }
-                if (rep)
-                    freeReplyObject(rep);
-                if (!found && strcmp(v, want_value) == 0)
-                    found = xstrdup(gid);
-            }
-        }
-        const char *offset = json_string_value(
-            json_object_get(json_object_get(res->body, "next_page"), "offset"));
-        free(path);
-        path = NULL;
-        if (offset) {
-            char *enc = url_encode(offset);
-            path = xasprintf("%s&offset=%s", first, enc);
-            free(enc);
-        }
-        asana_res_free(res);
-    }
-    if (adopted)
+    scan_t sc = { .a = a, .t = t, .field_gid = f->gid[FIELD_ERP_KEY], .want = want_value,
+                  .prefix = xasprintf("%s:", t->id) };
+    asana_each_page(a, first, scan_page, &sc, res);
+    if (sc.adopted)
         mlog(LOG_WARN, "asana.adopted", "tenant %s: adopted %ld task(s) created before a crash",
-             t->id, adopted);
-    free(path);
+             t->id, sc.adopted);
     free(first);
-    free(prefix);
-    free(map);
-    free(rev);
-    return found;
+    free(sc.prefix);
+    return sc.found;
 }
 
 static json_t *task_body(upsert_t *u, bool create)

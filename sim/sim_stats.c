@@ -1,6 +1,6 @@
-/* ifs_stats: see ifs_stats.h. A meter is a ring of 60 one-second buckets; the sum of the
+/* sim_stats: see sim_stats.h. A meter is a ring of 60 one-second buckets; the sum of the
  * buckets younger than 60 s is the current window, and its maximum is kept. */
-#include "ifs_stats.h"
+#include "sim_stats.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,21 +18,19 @@ typedef struct {
     char   *id;
     long    requests;
     meter_t meter;
-} client_t;
+} requester_t;
 
-struct ifs_stats {
-    pthread_mutex_t mu;
-    json_t         *requests;   /* label -> count */
-    json_t         *counters;   /* name -> count */
-    long            total;
-    meter_t         meter;
-    client_t       *clients;
-    size_t          nclients;
-    int64_t         since_ms;
-};
-
-static const char *const COUNTERS[] = {
-    "writes", "write_conflicts", "tokens_issued", "rate_rejected", "faults_injected", NULL,
+struct sim_stats {
+    pthread_mutex_t    mu;
+    const char *const *counter_names;
+    const char        *per_name;
+    json_t            *requests;   /* label -> count */
+    json_t            *counters;   /* name -> count */
+    long               total;
+    meter_t            meter;
+    requester_t       *requesters;
+    size_t             nrequesters;
+    int64_t            since_ms;
 };
 
 static long meter_window(const meter_t *m, int64_t sec)
@@ -65,33 +63,35 @@ static json_t *meter_json(const meter_t *m, int64_t now_ms, json_t *into)
     return into;
 }
 
-static void reset_locked(ifs_stats_t *s, int64_t now_ms)
+static void reset_locked(sim_stats_t *s, int64_t now_ms)
 {
     json_decref(s->requests);
     json_decref(s->counters);
     s->requests = json_object();
     s->counters = json_object();
-    for (int i = 0; COUNTERS[i]; i++)
-        json_object_set_new(s->counters, COUNTERS[i], json_integer(0));
-    for (size_t i = 0; i < s->nclients; i++)
-        free(s->clients[i].id);
-    free(s->clients);
-    s->clients = NULL;
-    s->nclients = 0;
+    for (int i = 0; s->counter_names[i]; i++)
+        json_object_set_new(s->counters, s->counter_names[i], json_integer(0));
+    for (size_t i = 0; i < s->nrequesters; i++)
+        free(s->requesters[i].id);
+    free(s->requesters);
+    s->requesters = NULL;
+    s->nrequesters = 0;
     s->total = 0;
     memset(&s->meter, 0, sizeof s->meter);
     s->since_ms = now_ms;
 }
 
-ifs_stats_t *ifs_stats_new(void)
+sim_stats_t *sim_stats_new(const char *const *counters, const char *per_name)
 {
-    ifs_stats_t *s = xcalloc(1, sizeof *s);
+    sim_stats_t *s = xcalloc(1, sizeof *s);
     pthread_mutex_init(&s->mu, NULL);
+    s->counter_names = counters;
+    s->per_name = per_name;
     reset_locked(s, now_ms());
     return s;
 }
 
-void ifs_stats_destroy(ifs_stats_t **s)
+void sim_stats_destroy(sim_stats_t **s)
 {
     if (!s || !*s)
         return;
@@ -109,8 +109,8 @@ static void bump(json_t *obj, const char *key, long n)
     json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + n));
 }
 
-void ifs_stats_request(ifs_stats_t *s, const char *method, const char *label, int status,
-                       const char *client_id, int64_t now_ms)
+void sim_stats_request(sim_stats_t *s, const char *method, const char *label, int status,
+                       const char *requester, int64_t now_ms)
 {
     char key[256];
     snprintf(key, sizeof key, "%s %s %d", method, label, status);
@@ -118,16 +118,16 @@ void ifs_stats_request(ifs_stats_t *s, const char *method, const char *label, in
     bump(s->requests, key, 1);
     s->total++;
     meter_add(&s->meter, now_ms);
-    if (client_id) {
-        client_t *c = NULL;
-        for (size_t i = 0; i < s->nclients && !c; i++)
-            if (strcmp(s->clients[i].id, client_id) == 0)
-                c = &s->clients[i];
+    if (requester) {
+        requester_t *c = NULL;
+        for (size_t i = 0; i < s->nrequesters && !c; i++)
+            if (strcmp(s->requesters[i].id, requester) == 0)
+                c = &s->requesters[i];
         if (!c) {
-            s->clients = xrealloc(s->clients, (s->nclients + 1) * sizeof *s->clients);
-            c = &s->clients[s->nclients++];
+            s->requesters = xrealloc(s->requesters, (s->nrequesters + 1) * sizeof *s->requesters);
+            c = &s->requesters[s->nrequesters++];
             memset(c, 0, sizeof *c);
-            c->id = xstrdup(client_id);
+            c->id = xstrdup(requester);
         }
         c->requests++;
         meter_add(&c->meter, now_ms);
@@ -135,14 +135,14 @@ void ifs_stats_request(ifs_stats_t *s, const char *method, const char *label, in
     pthread_mutex_unlock(&s->mu);
 }
 
-void ifs_stats_add(ifs_stats_t *s, const char *counter, long n)
+void sim_stats_add(sim_stats_t *s, const char *counter, long n)
 {
     pthread_mutex_lock(&s->mu);
     bump(s->counters, counter, n);
     pthread_mutex_unlock(&s->mu);
 }
 
-json_t *ifs_stats_json(ifs_stats_t *s, int64_t now_ms)
+json_t *sim_stats_json(sim_stats_t *s, int64_t now_ms)
 {
     pthread_mutex_lock(&s->mu);
     json_t *j = json_object();
@@ -150,20 +150,20 @@ json_t *ifs_stats_json(ifs_stats_t *s, int64_t now_ms)
     json_object_set_new(j, "total", json_integer(s->total));
     json_object_update(j, s->counters);
     meter_json(&s->meter, now_ms, j);
-    json_t *clients = json_object();
-    for (size_t i = 0; i < s->nclients; i++)
-        json_object_set_new(clients, s->clients[i].id,
-                            meter_json(&s->clients[i].meter, now_ms,
+    json_t *requesters = json_object();
+    for (size_t i = 0; i < s->nrequesters; i++)
+        json_object_set_new(requesters, s->requesters[i].id,
+                            meter_json(&s->requesters[i].meter, now_ms,
                                        json_pack("{s:I}", "requests",
-                                                 (json_int_t)s->clients[i].requests)));
-    json_object_set_new(j, "clients", clients);
+                                                 (json_int_t)s->requesters[i].requests)));
+    json_object_set_new(j, s->per_name, requesters);
     char since[40];
     json_object_set_new(j, "since", json_string(iso8601_ms(s->since_ms, since, sizeof since)));
     pthread_mutex_unlock(&s->mu);
     return j;
 }
 
-void ifs_stats_reset(ifs_stats_t *s, int64_t now_ms)
+void sim_stats_reset(sim_stats_t *s, int64_t now_ms)
 {
     pthread_mutex_lock(&s->mu);
     reset_locked(s, now_ms);

@@ -1,7 +1,7 @@
-/* ifs_ratelimit: see ifs_ratelimit.h. Per client a ring of the admission times of the last
+/* sim_ratelimit: see sim_ratelimit.h. Per key a ring of the admission times of the last
  * `rate` requests: a request is admitted when the ring is not full or its oldest entry is at
  * least 60 s old. */
-#include "ifs_ratelimit.h"
+#include "sim_ratelimit.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -16,20 +16,20 @@ typedef struct {
     long     head, len;
 } window_t;
 
-struct ifs_ratelimit {
+struct sim_ratelimit {
     pthread_mutex_t mu;
     window_t       *w;
     size_t          n;
 };
 
-ifs_ratelimit_t *ifs_ratelimit_new(void)
+sim_ratelimit_t *sim_ratelimit_new(void)
 {
-    ifs_ratelimit_t *r = xcalloc(1, sizeof *r);
+    sim_ratelimit_t *r = xcalloc(1, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
     return r;
 }
 
-static void clear_locked(ifs_ratelimit_t *r)
+static void clear_locked(sim_ratelimit_t *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         free(r->w[i].id);
@@ -40,7 +40,7 @@ static void clear_locked(ifs_ratelimit_t *r)
     r->n = 0;
 }
 
-void ifs_ratelimit_destroy(ifs_ratelimit_t **r)
+void sim_ratelimit_destroy(sim_ratelimit_t **r)
 {
     if (!r || !*r)
         return;
@@ -50,33 +50,33 @@ void ifs_ratelimit_destroy(ifs_ratelimit_t **r)
     *r = NULL;
 }
 
-void ifs_ratelimit_reset(ifs_ratelimit_t *r)
+void sim_ratelimit_reset(sim_ratelimit_t *r)
 {
     pthread_mutex_lock(&r->mu);
     clear_locked(r);
     pthread_mutex_unlock(&r->mu);
 }
 
-static window_t *window_for(ifs_ratelimit_t *r, const char *client)
+static window_t *window_for(sim_ratelimit_t *r, const char *key)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->w[i].id, client) == 0)
+        if (strcmp(r->w[i].id, key) == 0)
             return &r->w[i];
     r->w = xrealloc(r->w, (r->n + 1) * sizeof *r->w);
     window_t *w = &r->w[r->n++];
     memset(w, 0, sizeof *w);
-    w->id = xstrdup(client);
+    w->id = xstrdup(key);
     return w;
 }
 
-long ifs_ratelimit_admit(ifs_ratelimit_t *r, const char *client, long rate_per_min,
+long sim_ratelimit_admit(sim_ratelimit_t *r, const char *key, long rate_per_min,
                          int64_t now_ms)
 {
     if (rate_per_min <= 0)
         return 0;
     long wait_s = 0;
     pthread_mutex_lock(&r->mu);
-    window_t *w = window_for(r, client);
+    window_t *w = window_for(r, key);
     if (w->rate != rate_per_min) {
         free(w->times);
         w->times = xcalloc((size_t)rate_per_min, sizeof *w->times);
