@@ -45,6 +45,12 @@ stack_cleanup() {
       for f in "$MLC_RUN_DIR"/logs/*.log; do echo "== $f"; tail -n 15 "$f"; done
     fi
     "$MLC" down >/dev/null 2>&1 || true
+    # Sanitizer builds (make SAN=1): a report in any process log fails the test.
+    if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$MLC_RUN_DIR"/logs/*.log 2>/dev/null; then
+      grep -hE -A25 "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$MLC_RUN_DIR"/logs/*.log | head -80
+      echo "FAIL: sanitizer report in the logs above"
+      rc=1
+    fi
     rm -rf "$MLC_RUN_DIR"
   fi
   exit $rc
