@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzmq3-dev
       libhiredis-dev libssl-dev libmicrohttpd-dev libcmocka-dev redis-server redis-tools
-      curl wrk procps)
+      curl wrk procps python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
