@@ -139,27 +139,53 @@ static int start_proc(json_t *procs, const char *name, const char *prog, const c
     return rc;
 }
 
-/* The demo tenant file with its URLs pointed at the simulator ports actually in use. */
-static json_t *demo_tenant(int ifs_port, int asana_port)
+/* Replaces every occurrence of from in text (malloc'd) by to; returns a new string. */
+static char *replace_all(const char *text, const char *from, const char *to)
 {
-    char *path = xasprintf("%s/../deploy/demo/tenant-ifs.json", cli_exe_dir());
-    json_error_t jerr;
-    json_t *t = json_load_file(path, 0, &jerr);
-    if (!t) {
-        fprintf(stderr, "mlc: demo tenant %s: %s\n", path, jerr.text);
+    buf_t b;
+    buf_init(&b);
+    size_t flen = strlen(from);
+    for (const char *p = text, *hit; ; p = hit + flen) {
+        hit = strstr(p, from);
+        if (!hit) {
+            buf_append(&b, p, strlen(p));
+            break;
+        }
+        buf_append(&b, p, (size_t)(hit - p));
+        buf_append(&b, to, strlen(to));
+    }
+    return buf_steal(&b);
+}
+
+/* The demo tenants shipped in deploy/demo (one per ERP), in the order they are added. */
+static const char *const DEMO_TENANT_FILES[] = { "tenant-ifs.json", "tenant-m3.json",
+                                                 "tenant-syteline.json", NULL };
+
+/* A demo tenant file with its simulator URLs (written for the default ports 18081 IFS, 18082
+ * ION, 18083 Asana) pointed at the ports in use. NULL (message printed) when unreadable. */
+static json_t *demo_tenant(const char *file, const int ports[3])
+{
+    char *path = xasprintf("%s/../deploy/demo/%s", cli_exe_dir(), file);
+    char *text = read_file(path, NULL);
+    if (!text) {
+        fprintf(stderr, "mlc: demo tenant %s: %s\n", path, strerror(errno));
         free(path);
         return NULL;
     }
+    static const char *const DEFAULTS[3] = { "127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18083" };
+    for (int i = 0; i < 3; i++) {
+        char *to = xasprintf("127.0.0.1:%d", ports[i]);
+        char *next = replace_all(text, DEFAULTS[i], to);
+        free(text);
+        free(to);
+        text = next;
+    }
+    json_error_t jerr;
+    json_t *t = json_loads(text, 0, &jerr);
+    if (!t)
+        fprintf(stderr, "mlc: demo tenant %s: %s\n", path, jerr.text);
+    free(text);
     free(path);
-    char *base = xasprintf("http://127.0.0.1:%d", ifs_port);
-    char *tok = xasprintf("http://127.0.0.1:%d/auth/realms/ifs/protocol/openid-connect/token", ifs_port);
-    char *asana = xasprintf("http://127.0.0.1:%d/api/1.0", asana_port);
-    json_path_set(t, "erp.base_url", json_string(base));
-    json_path_set(t, "erp.token_url", json_string(tok));
-    json_path_set(t, "asana.base_url", json_string(asana));
-    free(base);
-    free(tok);
-    free(asana);
     return t;
 }
 
@@ -195,9 +221,10 @@ int cmd_up(int argc, char **argv)
             printf("usage: mlc up [--demo [--no-sync]]\n"
                    "Starts the stack in the background (logs in %s/logs). Without MLC_REDIS_URL a\n"
                    "local redis-server (AOF on) is started on MLC_REDIS_PORT (default 16379).\n"
-                   "--demo also starts the simulators (IFS on MLC_SIM_IFS_PORT, default 18081;\n"
-                   "Asana on MLC_SIM_ASANA_PORT, default 18083), adds the demo tenant and syncs it;\n"
-                   "MLC_SIM_IFS_CONFIG / MLC_SIM_ASANA_CONFIG pass JSON settings to the simulators;\n"
+                   "--demo also starts the simulators (IFS on MLC_SIM_IFS_PORT, default 18081; Infor\n"
+                   "ION on MLC_SIM_ION_PORT, 18082; Asana on MLC_SIM_ASANA_PORT, 18083), adds the demo\n"
+                   "tenants (deploy/demo: IFS, M3, SyteLine) and syncs them; MLC_SIM_IFS_CONFIG,\n"
+                   "MLC_SIM_ION_CONFIG, MLC_SIM_ASANA_CONFIG pass JSON settings to the simulators;\n"
                    "--no-sync adds the demo tenant without starting a sync (benchmarks).\n",
                    cli_run_dir());
             return 0;
@@ -268,6 +295,7 @@ int cmd_up(int argc, char **argv)
     json_object_set_new(endpoints, "broker", json_string(getenv("MLC_BROKER_URL")));
 
     int ifs_port = (int)env_long("MLC_SIM_IFS_PORT", 18081);
+    int ion_port = (int)env_long("MLC_SIM_ION_PORT", 18082);
     int asana_port = (int)env_long("MLC_SIM_ASANA_PORT", 18083);
     if (rc == 0 && demo) {
         char *pf = xasprintf("%s/sim-ports.json", run);
@@ -275,19 +303,21 @@ int cmd_up(int argc, char **argv)
         char *exe = xasprintf("%s/mlc-sim", cli_exe_dir());
         char *log = xasprintf("%s/logs/sim.log", run);
         char *ip = xasprintf("%d", ifs_port), *ap = xasprintf("%d", asana_port);
+        char *np = xasprintf("%d", ion_port);
         /* Simulator settings for tests and demos (fault switches, latency, token lifetime). */
-        const char *ic = getenv("MLC_SIM_IFS_CONFIG"), *ac = getenv("MLC_SIM_ASANA_CONFIG");
         /* One thread per connection: simulated latency must not serialize requests. */
-        char *argv_s[14] = { exe, "--ifs-port", ip, "--asana-port", ap, "--port-file", pf,
-                             "--threads", "0" };
-        int na = 9;
-        if (ic && *ic) {
-            argv_s[na++] = "--ifs-config";
-            argv_s[na++] = (char *)ic;
-        }
-        if (ac && *ac) {
-            argv_s[na++] = "--asana-config";
-            argv_s[na++] = (char *)ac;
+        char *argv_s[20] = { exe, "--ifs-port", ip, "--ion-port", np, "--asana-port", ap,
+                             "--port-file", pf, "--threads", "0" };
+        int na = 11;
+        static const char *const CONFIGS[][2] = { { "MLC_SIM_IFS_CONFIG", "--ifs-config" },
+                                                  { "MLC_SIM_ION_CONFIG", "--ion-config" },
+                                                  { "MLC_SIM_ASANA_CONFIG", "--asana-config" } };
+        for (int c = 0; c < 3; c++) {
+            const char *v = getenv(CONFIGS[c][0]);
+            if (v && *v) {
+                argv_s[na++] = (char *)CONFIGS[c][1];
+                argv_s[na++] = (char *)v;
+            }
         }
         argv_s[na] = NULL;
         pid_t pid = spawn(argv_s, log);
@@ -298,8 +328,10 @@ int cmd_up(int argc, char **argv)
         } else {
             add_proc(procs, "sim", pid, log);
             ifs_port = (int)json_integer_value(json_object_get(ports, "ifs"));
+            ion_port = (int)json_integer_value(json_object_get(ports, "ion"));
             asana_port = (int)json_integer_value(json_object_get(ports, "asana"));
             json_object_set_new(endpoints, "sim_ifs", json_sprintf("http://127.0.0.1:%d", ifs_port));
+            json_object_set_new(endpoints, "sim_ion", json_sprintf("http://127.0.0.1:%d", ion_port));
             json_object_set_new(endpoints, "sim_asana",
                                 json_sprintf("http://127.0.0.1:%d/api/1.0", asana_port));
         }
@@ -309,6 +341,7 @@ int cmd_up(int argc, char **argv)
         free(log);
         free(ip);
         free(ap);
+        free(np);
     }
     if (rc == 0) {
         char *gw_port = xasprintf("%ld", env_long("MLC_GW_PORT", 18088));
@@ -322,21 +355,25 @@ int cmd_up(int argc, char **argv)
     }
     cli_state_save(st);
     if (rc == 0 && demo) {
-        json_t *t = demo_tenant(ifs_port, asana_port);
+        const int ports[3] = { ifs_port, ion_port, asana_port };
         uint8_t key[MLC_KEY_LEN];
-        rds_t *r = t ? cli_redis() : NULL;
-        char err[512];
-        if (!r || cli_master_key(key) != 0 || tenant_store(r, key, t, err, sizeof err) != 0) {
-            if (r)
-                fprintf(stderr, "mlc up: demo tenant: %s\n", err);
+        rds_t *r = cli_redis();
+        if (!r || cli_master_key(key) != 0)
             rc = -1;
+        for (int i = 0; rc == 0 && DEMO_TENANT_FILES[i]; i++) {
+            json_t *t = demo_tenant(DEMO_TENANT_FILES[i], ports);
+            char err[512];
+            if (!t || tenant_store(r, key, t, err, sizeof err) != 0) {
+                if (t)
+                    fprintf(stderr, "mlc up: demo tenant %s: %s\n", DEMO_TENANT_FILES[i], err);
+                rc = -1;
+            } else if (sync_now) {
+                char *sync_argv[] = { "sync", (char *)json_string_value(json_object_get(t, "id")), NULL };
+                rc = cmd_sync(2, sync_argv) == 0 ? 0 : -1;
+            }
+            json_decref(t);
         }
         rds_destroy(&r);
-        json_decref(t);
-        if (rc == 0 && sync_now) {
-            char *sync_argv[] = { "sync", "demo", NULL };
-            rc = cmd_sync(2, sync_argv) == 0 ? 0 : -1;
-        }
     }
     if (rc != 0) {
         fprintf(stderr, "mlc up: failed; stopping what was started\n");
@@ -349,9 +386,10 @@ int cmd_up(int argc, char **argv)
     }
     printf("ml-connector is up (%zu processes, logs in %s/logs)\n", json_array_size(procs), run);
     if (demo)
-        printf("demo: IFS simulator http://127.0.0.1:%d, Asana simulator http://127.0.0.1:%d/api/1.0\n"
-               "      tenant \"demo\" is syncing; watch it with `bin/mlc status`\n",
-               ifs_port, asana_port);
+        printf("demo: simulators IFS http://127.0.0.1:%d, Infor ION http://127.0.0.1:%d, Asana "
+               "http://127.0.0.1:%d/api/1.0\n"
+               "      tenants demo (IFS), demo-m3 and demo-syteline are syncing; watch with `bin/mlc status`\n",
+               ifs_port, ion_port, asana_port);
     json_decref(st);
     return 0;
 }

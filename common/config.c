@@ -53,6 +53,7 @@ typedef struct {
 
 static int ifs_derive(json_t *erp, char *err, size_t err_len);
 static int ion_derive(json_t *erp, char *err, size_t err_len);
+static int syteline_derive(json_t *erp, char *err, size_t err_len);
 static int m3_flow_derive(json_t *flow, const json_t *erp, const char *path, char *err,
                           size_t err_len);
 static int syteline_flow_derive(json_t *flow, const json_t *erp, const char *path, char *err,
@@ -149,7 +150,7 @@ static const erp_profile_t ERP_PROFILES[] = {
             "\"doc_date\":\"InvDate\",\"due_date\":\"DueDate\",\"modified_at\":\"RecordDate\"},"
             SYTELINE_SUPPLIERS_REF "}]",
         .required = SYTELINE_REQUIRED,
-        .derive = ion_derive,
+        .derive = syteline_derive,
         .flow_derive = syteline_flow_derive,
     },
 };
@@ -327,6 +328,16 @@ static int ion_derive(json_t *erp, char *err, size_t err_len)
         return -1;
     ionapi_free(&ion);
     return 0;
+}
+
+/* SyteLine: the .ionapi, and a Mongoose configuration name that can go into a header line. */
+static int syteline_derive(json_t *erp, char *err, size_t err_len)
+{
+    const json_t *config = json_object_get(erp, "mongoose_config");
+    for (const unsigned char *p = (const unsigned char *)json_string_value(config); p && *p; p++)
+        if (*p < ' ' || *p == 0x7f)
+            return failf(err, err_len, "erp.mongoose_config: must not contain control characters");
+    return ion_derive(erp, err, err_len);
 }
 
 /* Sets flow.member to the flow's key when member is absent (and key is a string). */

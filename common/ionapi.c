@@ -57,7 +57,7 @@ static bool url_safe(const char *s)
 }
 
 /* What is wrong with the shape of a URL or SEGMENT value s, or NULL. iu and pu are absolute
- * http(s) URLs; the paths (oa ot or) are appended to pu, so they only must be URL-safe; ti
+ * http(s) URLs with a host; the paths (oa ot or) are appended to pu, so they only must be URL-safe; ti
  * becomes one path segment of every API URL. */
 static const char *shape_problem(const member_t *m, const char *s)
 {
@@ -65,7 +65,8 @@ static const char *shape_problem(const member_t *m, const char *s)
         bool absolute = strcmp(m->name, "iu") == 0 || strcmp(m->name, "pu") == 0;
         if (!url_safe(s))
             return "must not contain spaces or control characters";
-        if (absolute && !str_starts(s, "http://") && !str_starts(s, "https://"))
+        const char *host = str_starts(s, "http://") ? s + 7 : str_starts(s, "https://") ? s + 8 : NULL;
+        if (absolute && (!host || !*host || strchr("/?#", *host)))
             return "must be an http(s) URL";
     } else if (m->rule == SEGMENT) {
         if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.~") !=

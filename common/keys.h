@@ -23,11 +23,14 @@
 #define K_SCHED          "mlc:{%s}:sched:%s"           /* STRING next due ms of a flow's schedule */
 #define K_TOKEN          "mlc:{%s}:token:%s"           /* STRING sealed access token, TTL = expires_in */
 #define K_TOKEN_LOCK     "mlc:{%s}:token:%s:lock"      /* STRING single-flight refresh lock */
+#define K_TOKEN_REFRESH  "mlc:{%s}:token:%s:refresh"   /* STRING sealed OAuth2 refresh token (ion), kept
+                                                          until refused, rotated or revoked */
 #define K_ASANA_FIELDS   "mlc:{%s}:asana:fields:%s"    /* HASH field name -> "gid type", per project gid */
 #define K_ASANA_ENUM     "mlc:{%s}:asana:enum:%s"      /* HASH option name -> option gid, per field gid */
 #define K_ASANA_LOCK     "mlc:{%s}:asana:lock:%s"      /* STRING lock for a create (field/option/task) */
 #define K_REF            "mlc:{%s}:ref:%s"             /* HASH reference data, e.g. suppliers id -> name */
 #define K_ASANA_SLOTS    "mlc:{asana:%s}:inflight:%s"  /* ZSET in-flight Asana requests per token hash, reads|writes */
+#define K_ASANA_WS_LOCK  "mlc:{asana:%s}:lock:fields"   /* STRING lock while custom fields of a workspace gid are created (tenants may share a workspace) */
 #define K_ASANA_PAUSE    "mlc:{asana:%s}:pause"        /* STRING set while a token is rate limited (TTL = Retry-After) */
 #define K_AUDIT          "mlc:{%s}:audit"              /* STREAM audit trail of the tenant */
 #define K_STATS          "mlc:{%s}:stats"              /* HASH counters */

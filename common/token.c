@@ -159,3 +159,50 @@ void token_invalidate(rds_t *r, const char *tenant, const char *system)
         freeReplyObject(rep);
     free(k);
 }
+
+char *token_peek(rds_t *r, const uint8_t key[MLC_KEY_LEN], const char *tenant,
+                 const char *system)
+{
+    cached_t c = { 0 };
+    if (cache_read(r, key, tenant, system, &c) && c.expires_at > now_ms())
+        return c.token;
+    free(c.token);
+    return NULL;
+}
+
+int token_request(http_client_t *http, const char *url, const char *form, const char *label,
+                  char **access, long *expires_in_s, char **refresh, long *status, char *err,
+                  size_t err_len)
+{
+    *access = *refresh = NULL;
+    *expires_in_s = 0;
+    const char *hdrs[] = { "Content-Type: application/x-www-form-urlencoded",
+                           "Accept: application/json", NULL };
+    http_req_t req = { .method = "POST", .url = url, .headers = hdrs, .body = form,
+                       .body_len = strlen(form) };
+    http_resp_t resp;
+    int rc = -1;
+    if (http_do(http, &req, &resp) != 0) {
+        snprintf(err, err_len, "%s token endpoint unreachable: %s", label, resp.error);
+    } else if (resp.status != 200) {
+        snprintf(err, err_len, "%s token endpoint answered %ld: %.200s", label, resp.status,
+                 resp.body.data ? resp.body.data : "");
+    } else {
+        json_t *obj = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+        const char *at = json_string_value(json_object_get(obj, "access_token"));
+        const char *rt = json_string_value(json_object_get(obj, "refresh_token"));
+        json_t *exp = json_object_get(obj, "expires_in");
+        if (at && *at && json_is_integer(exp)) {
+            *access = xstrdup(at);
+            *refresh = rt && *rt ? xstrdup(rt) : NULL;
+            *expires_in_s = (long)json_integer_value(exp);
+            rc = 0;
+        } else {
+            snprintf(err, err_len, "%s token response lacks access_token/expires_in", label);
+        }
+        json_decref(obj);
+    }
+    *status = resp.status;
+    http_resp_free(&resp);
+    return rc;
+}

@@ -74,7 +74,7 @@ void ifs_auth_token(ifs_auth_t *a, const char *content_type, const char *authori
         oauth_error(out, 400, "unsupported_grant_type", "Unsupported grant_type");
         goto done;
     }
-    char *token = sim_tokens_issue(a->tokens, id, now_ms + lifetime_s * 1000, now_ms);
+    char *token = sim_tokens_issue(a->tokens, id, NULL, now_ms + lifetime_s * 1000, now_ms);
     char *session = random_hex(16);
     json_t *j = json_pack("{s:s,s:I,s:i,s:s,s:i,s:s,s:s}", "access_token", token, "expires_in",
                           (json_int_t)lifetime_s, "refresh_expires_in", 0, "token_type",

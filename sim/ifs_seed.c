@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_dice.h"
 #include "util.h"
 
 static const char *const NAME_FIRST[] = {
@@ -42,28 +43,20 @@ static const weighted_t INV_STATES[] = {
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define PICK(rng, a) ((a)[next_u64(rng) % COUNT(a)])
+#define PICK(rng, a) ((a)[sim_splitmix64(rng) % COUNT(a)])
 #define DAY 86400
-
-static uint64_t next_u64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 static uint64_t stream(const ifs_seed_t *s, ifs_set_id_t set, long i)
 {
     uint64_t st = s->random_seed ^ ((uint64_t)(set + 1) << 56) ^
                   ((uint64_t)i * 0xD1B54A32D192ED03ull);
-    next_u64(&st);
+    sim_splitmix64(&st);
     return st;
 }
 
 static const char *pick_weighted(uint64_t *rng, const weighted_t *w)
 {
-    int r = (int)(next_u64(rng) % 100);
+    int r = (int)(sim_splitmix64(rng) % 100);
     for (; w[1].state; w++) {
         if (r < w->weight)
             return w->state;
@@ -81,12 +74,12 @@ typedef struct {
 static void supplier_profile(const ifs_seed_t *s, long idx, supplier_t *out)
 {
     uint64_t rng = stream(s, IFS_SUPPLIER, idx);
-    out->currency = (int)(next_u64(&rng) % COUNT(CURRENCIES));
+    out->currency = (int)(sim_splitmix64(&rng) % COUNT(CURRENCIES));
     /* First and second words walk different strides so the first 40+ names differ. */
     snprintf(out->vendor_no, sizeof out->vendor_no, "S%ld", 1001 + idx);
     snprintf(out->name, sizeof out->name, "%s %s %s",
              NAME_FIRST[(size_t)idx % COUNT(NAME_FIRST)],
-             NAME_SECOND[((size_t)idx * 5 + next_u64(&rng) % 2) % COUNT(NAME_SECOND)],
+             NAME_SECOND[((size_t)idx * 5 + sim_splitmix64(&rng) % 2) % COUNT(NAME_SECOND)],
              CURRENCIES[out->currency].form);
 }
 
@@ -113,10 +106,10 @@ static void set_cents(json_t *row, const char *member, int64_t cents)
 /* An amount in cents between 100.00 and about 900,000.00, skewed to smaller values. */
 static int64_t draw_cents(uint64_t *rng)
 {
-    int64_t base = 100 + (int64_t)(next_u64(rng) % 900);
-    for (int mag = (int)(next_u64(rng) % 4); mag > 0; mag--)
+    int64_t base = 100 + (int64_t)(sim_splitmix64(rng) % 900);
+    for (int mag = (int)(sim_splitmix64(rng) % 4); mag > 0; mag--)
         base *= 10;
-    return base * 100 + (int64_t)(next_u64(rng) % 100);
+    return base * 100 + (int64_t)(sim_splitmix64(rng) % 100);
 }
 
 json_t *ifs_seed_row(const ifs_seed_t *s, ifs_set_id_t set, long i, int64_t now_s)
@@ -124,7 +117,7 @@ json_t *ifs_seed_row(const ifs_seed_t *s, ifs_set_id_t set, long i, int64_t now_
     uint64_t rng = stream(s, set, i);
     json_t *row = json_object();
     char buf[64];
-    int64_t changed = now_s - (int64_t)(next_u64(&rng) % (30 * DAY));
+    int64_t changed = now_s - (int64_t)(sim_splitmix64(&rng) % (30 * DAY));
     iso8601_s(changed, buf, sizeof buf);
     json_object_set_new(row, "ChangedDate", json_string(buf));
     if (set == IFS_SUPPLIER) {
@@ -135,10 +128,10 @@ json_t *ifs_seed_row(const ifs_seed_t *s, ifs_set_id_t set, long i, int64_t now_
         return row;
     }
     supplier_t sup;
-    supplier_profile(s, (long)(next_u64(&rng) % (uint64_t)(s->suppliers > 0 ? s->suppliers : 1)),
-                     &sup);
+    uint64_t nsup = (uint64_t)(s->suppliers > 0 ? s->suppliers : 1);
+    supplier_profile(s, (long)(sim_splitmix64(&rng) % nsup), &sup);
     int64_t net = draw_cents(&rng);
-    int64_t doc_date = changed - (int64_t)(next_u64(&rng) % 15) * DAY;
+    int64_t doc_date = changed - (int64_t)(sim_splitmix64(&rng) % 15) * DAY;
     const char *gl = PICK(&rng, GL_ACCOUNTS), *cc = PICK(&rng, COST_CENTERS);
     json_object_set_new(row, "Company", json_string(company_of(s, i)));
     json_object_set_new(row, "CodeA", json_string(gl));

@@ -1,6 +1,6 @@
 /* ifs_sim: see ifs_sim.h. This file holds the configuration, the request dispatch (IAM,
  * OData API, /_sim/ control) and the HTTP side of each operation; data, tokens, statistics
- * and rate limiting live in ifs_store, ifs_auth, ifs_stats and ifs_ratelimit. */
+ * and rate limiting live in ifs_store, ifs_auth, sim_stats and sim_ratelimit. */
 #include "ifs_sim.h"
 
 #include <ctype.h>
@@ -12,12 +12,15 @@
 #include <string.h>
 
 #include "ifs_auth.h"
-#include "ifs_ratelimit.h"
 #include "ifs_schema.h"
 #include "ifs_seed.h"
-#include "ifs_stats.h"
 #include "ifs_store.h"
 #include "odata.h"
+#include "sim_dice.h"
+#include "sim_http.h"
+#include "sim_ratelimit.h"
+#include "sim_settings.h"
+#include "sim_stats.h"
 #include "util.h"
 
 #define API_PREFIX  "/main/ifsapplications/projection/v1/"
@@ -36,72 +39,34 @@ typedef struct {
     bool down;
 } runtime_t;
 
-static const struct {
-    const char *name;
-    size_t      offset;
-    long        min, max;
-} RUNTIME_LONGS[] = {
-    {"token_lifetime_s", offsetof(runtime_t, token_lifetime_s), 1, 366L * 86400},
-    {"max_page_size", offsetof(runtime_t, max_page_size), 1, 1000000},
-    {"rate_per_min", offsetof(runtime_t, rate_per_min), 0, 100000000},
-    {"latency_ms", offsetof(runtime_t, latency_ms), 0, 600000},
-    {"fail_5xx_pct", offsetof(runtime_t, fail_5xx_pct), 0, 100},
-    {"fail_429_pct", offsetof(runtime_t, fail_429_pct), 0, 100},
+static const sim_setting_t RUNTIME[] = {
+    {"token_lifetime_s", offsetof(runtime_t, token_lifetime_s), 1, 366L * 86400, false},
+    {"max_page_size", offsetof(runtime_t, max_page_size), 1, 1000000, false},
+    {"rate_per_min", offsetof(runtime_t, rate_per_min), 0, 100000000, false},
+    {"latency_ms", offsetof(runtime_t, latency_ms), 0, 600000, false},
+    {"fail_5xx_pct", offsetof(runtime_t, fail_5xx_pct), 0, 100, false},
+    {"fail_429_pct", offsetof(runtime_t, fail_429_pct), 0, 100, false},
+    {"down", offsetof(runtime_t, down), 0, 0, true},
+    {NULL, 0, 0, 0, false},
 };
-#define NRUNTIME_LONGS (sizeof RUNTIME_LONGS / sizeof RUNTIME_LONGS[0])
+
+static const char *const COUNTERS[] = {
+    "writes", "write_conflicts", "tokens_issued", "rate_rejected", "faults_injected", NULL,
+};
 
 struct ifs_sim {
-    pthread_mutex_t  mu;       /* guards rt, seed and rng */
+    pthread_mutex_t  mu;       /* guards rt and seed */
     runtime_t        rt;
     ifs_seed_t       seed;
-    uint64_t         rng;      /* fault injection, xorshift64 seeded from seed.random_seed */
+    sim_dice_t      *dice;     /* fault injection, seeded from seed.random_seed */
     char            *realm;
     ifs_auth_t      *auth;
     ifs_store_t     *store;
-    ifs_stats_t     *stats;
-    ifs_ratelimit_t *limits;
+    sim_stats_t     *stats;
+    sim_ratelimit_t *limits;
 };
 
 /* ---- configuration ----------------------------------------------------------------------- */
-
-/* Applies one runtime member to rt. Returns 1 when applied, 0 when name is not a runtime
- * member, -1 with err for a bad value. */
-static int runtime_member(runtime_t *rt, const char *name, const json_t *v, char *err,
-                          size_t err_len)
-{
-    if (strcmp(name, "down") == 0) {
-        if (!json_is_boolean(v)) {
-            snprintf(err, err_len, "down: must be true or false");
-            return -1;
-        }
-        rt->down = json_is_true(v);
-        return 1;
-    }
-    for (size_t i = 0; i < NRUNTIME_LONGS; i++) {
-        if (strcmp(name, RUNTIME_LONGS[i].name) != 0)
-            continue;
-        json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
-        if (!json_is_integer(v) || n < RUNTIME_LONGS[i].min || n > RUNTIME_LONGS[i].max) {
-            snprintf(err, err_len, "%s: must be an integer from %ld to %ld", name,
-                     RUNTIME_LONGS[i].min, RUNTIME_LONGS[i].max);
-            return -1;
-        }
-        *(long *)((char *)rt + RUNTIME_LONGS[i].offset) = (long)n;
-        return 1;
-    }
-    return 0;
-}
-
-static json_t *runtime_json(const runtime_t *rt)
-{
-    json_t *j = json_object();
-    for (size_t i = 0; i < NRUNTIME_LONGS; i++)
-        json_object_set_new(j, RUNTIME_LONGS[i].name,
-                            json_integer(*(const long *)((const char *)rt +
-                                                         RUNTIME_LONGS[i].offset)));
-    json_object_set_new(j, "down", json_boolean(rt->down));
-    return j;
-}
 
 static runtime_t runtime_snapshot(ifs_sim_t *s)
 {
@@ -143,7 +108,7 @@ static json_t *parse_config(ifs_sim_t *s, const json_t *cfg, char *err, size_t e
     json_t *v;
     json_object_foreach((json_t *)cfg, k, v) {
         char why[256];
-        int r = runtime_member(&s->rt, k, v, why, sizeof why);
+        int r = sim_setting_apply(RUNTIME, &s->rt, k, v, why, sizeof why);
         if (r < 0) {
             snprintf(err, err_len, "ifs config: %s", why);
             goto bad;
@@ -212,12 +177,12 @@ ifs_sim_t *ifs_sim_new(const char *config_json, char *err, size_t err_len)
         ifs_sim_destroy(&s);
         return NULL;
     }
-    s->rng = s->seed.random_seed ? s->seed.random_seed : 0x9E3779B97F4A7C15ull;
+    s->dice = sim_dice_new(s->seed.random_seed);
     s->auth = ifs_auth_new(clients);
     json_decref(clients);
     s->store = ifs_store_new();
-    s->stats = ifs_stats_new();
-    s->limits = ifs_ratelimit_new();
+    s->stats = sim_stats_new(COUNTERS, "clients");
+    s->limits = sim_ratelimit_new();
     ifs_store_seed(s->store, &s->seed, now_ms() / 1000);
     return s;
 }
@@ -229,8 +194,9 @@ void ifs_sim_destroy(ifs_sim_t **sp)
     ifs_sim_t *s = *sp;
     ifs_auth_destroy(&s->auth);
     ifs_store_destroy(&s->store);
-    ifs_stats_destroy(&s->stats);
-    ifs_ratelimit_destroy(&s->limits);
+    sim_stats_destroy(&s->stats);
+    sim_ratelimit_destroy(&s->limits);
+    sim_dice_destroy(&s->dice);
     ifs_seed_free(&s->seed);
     free(s->realm);
     pthread_mutex_destroy(&s->mu);
@@ -258,39 +224,6 @@ static void reply_error(httpd_resp_t *resp, int status, const char *code, const 
     json_decref(j);
 }
 
-/* Hands the buffer to the response without copying. */
-static void reply_buf(httpd_resp_t *resp, int status, const char *content_type, buf_t *b)
-{
-    free(resp->body);
-    resp->status = status;
-    resp->body_len = b->len;
-    resp->body = buf_steal(b);
-    httpd_resp_header(resp, "Content-Type", content_type);
-}
-
-static void reply_json(httpd_resp_t *resp, int status, json_t *j)
-{
-    char *text = json_dumps(j, JSON_COMPACT);
-    httpd_resp_json(resp, status, text);
-    free(text);
-    json_decref(j);
-}
-
-static void reply_status(httpd_resp_t *resp, int status)
-{
-    free(resp->body);
-    resp->body = NULL;
-    resp->body_len = 0;
-    resp->status = status;
-}
-
-static void reply_retry_after(httpd_resp_t *resp, long seconds)
-{
-    char v[24];
-    snprintf(v, sizeof v, "%ld", seconds);
-    httpd_resp_header(resp, "Retry-After", v);
-}
-
 /* ---- the IAM (Keycloak realm) ------------------------------------------------------------ */
 
 /* Answers the IAM paths under /auth/realms/: the token endpoint (POST) and the OpenID
@@ -307,7 +240,7 @@ static void handle_realm(ifs_sim_t *s, const httpd_req_t *req, const runtime_t *
         snprintf(label, label_len, "token");
         if (strcmp(method, "POST") != 0) {
             httpd_resp_header(resp, "Allow", "POST");
-            reply_json(resp, 405, json_pack("{s:s,s:s}", "error", "invalid_request",
+            sim_reply_json(resp, 405, json_pack("{s:s,s:s}", "error", "invalid_request",
                                             "error_description", "HTTP method not allowed"));
             return;
         }
@@ -316,7 +249,7 @@ static void handle_realm(ifs_sim_t *s, const httpd_req_t *req, const runtime_t *
                        httpd_header(req, "Authorization"), httpd_body(req, NULL),
                        rt->token_lifetime_s, now_ms(), &tr);
         if (tr.status == 200)
-            ifs_stats_add(s->stats, "tokens_issued", 1);
+            sim_stats_add(s->stats, "tokens_issued", 1);
         httpd_resp_json(resp, tr.status, tr.body);
         httpd_resp_header(resp, "Cache-Control", "no-store");
         free(tr.body);
@@ -327,7 +260,7 @@ static void handle_realm(ifs_sim_t *s, const httpd_req_t *req, const runtime_t *
         char *base = httpd_base_url(req);
         char *issuer = xasprintf("%s" REALM_PREFIX "%s", base, s->realm);
         char *token = xasprintf("%s/protocol/openid-connect/token", issuer);
-        reply_json(resp, 200,
+        sim_reply_json(resp, 200,
                    json_pack("{s:s,s:s,s:[s],s:[s,s],s:[s]}", "issuer", issuer,
                              "token_endpoint", token, "grant_types_supported",
                              "client_credentials", "token_endpoint_auth_methods_supported",
@@ -338,7 +271,7 @@ static void handle_realm(ifs_sim_t *s, const httpd_req_t *req, const runtime_t *
         free(base);
         return;
     }
-    reply_json(resp, 404, json_pack("{s:s}", "error", "Realm does not exist"));
+    sim_reply_json(resp, 404, json_pack("{s:s}", "error", "Realm does not exist"));
 }
 
 /* ---- routing of OData URLs --------------------------------------------------------------- */
@@ -450,38 +383,11 @@ static char *service_url(const httpd_req_t *req, const char *projection)
 
 /* ---- request details --------------------------------------------------------------------- */
 
-typedef struct {
-    char  **names, **values;
-    size_t  n, cap;
-} params_t;
-
-static void collect_param(void *ud, const char *k, const char *v)
-{
-    params_t *p = ud;
-    if (p->n == p->cap) {
-        p->cap = p->cap ? p->cap * 2 : 8;
-        p->names = xrealloc(p->names, p->cap * sizeof *p->names);
-        p->values = xrealloc(p->values, p->cap * sizeof *p->values);
-    }
-    p->names[p->n] = xstrdup(k);
-    p->values[p->n++] = xstrdup(v);
-}
-
-static void params_free(params_t *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->names[i]);
-        free(p->values[i]);
-    }
-    free(p->names);
-    free(p->values);
-}
-
 /* Parses the request's OData query options against the route's set; -1 after a 400. */
-static int parse_query(const httpd_req_t *req, const route_t *r, params_t *params,
+static int parse_query(const httpd_req_t *req, const route_t *r, sim_params_t *params,
                        odata_query_t *q, httpd_resp_t *resp)
 {
-    httpd_query_each(req, collect_param, params);
+    sim_params_read(req, params);
     char err[768];
     if (odata_query_parse(q, (const char *const *)params->names,
                           (const char *const *)params->values, params->n, &r->def->schema, err,
@@ -514,7 +420,7 @@ static bool prefer_minimal(const httpd_req_t *req)
 }
 
 /* Appends the query options except $skiptoken, re-encoded, each followed by '&'. */
-static void append_query_for_next(buf_t *b, const params_t *p)
+static void append_query_for_next(buf_t *b, const sim_params_t *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         if (strcmp(p->names[i], "$skiptoken") == 0)
@@ -534,10 +440,10 @@ static void append_query_for_next(buf_t *b, const params_t *p)
 static void api_collection(ifs_sim_t *s, const httpd_req_t *req, const route_t *r,
                            const runtime_t *rt, httpd_resp_t *resp)
 {
-    params_t params = {0};
+    sim_params_t params = {0};
     odata_query_t q;
     if (parse_query(req, r, &params, &q, resp) < 0) {
-        params_free(&params);
+        sim_params_free(&params);
         return;
     }
     char *svc = service_url(req, r->projection);
@@ -565,12 +471,12 @@ static void api_collection(ifs_sim_t *s, const httpd_req_t *req, const route_t *
     ifs_page_opts_t opts = {context.data, next.data, page, ieee};
     ifs_store_query(s->store, r->def->id, &q, &opts, &body);
     httpd_resp_header(resp, "OData-Version", "4.0");
-    reply_buf(resp, 200, ieee ? CT_ODATA_IEEE : CT_ODATA, &body);
+    sim_reply_buf(resp, 200, ieee ? CT_ODATA_IEEE : CT_ODATA, &body);
     buf_free(&context);
     buf_free(&next);
     free(svc);
     odata_query_free(&q);
-    params_free(&params);
+    sim_params_free(&params);
 }
 
 /* Parses the route's key predicate; NULL after a 400. Caller frees. */
@@ -598,7 +504,7 @@ static void api_entity_get(ifs_sim_t *s, const httpd_req_t *req, const route_t *
     char *key = route_key(r, resp);
     if (!key)
         return;
-    params_t params = {0};
+    sim_params_t params = {0};
     odata_query_t q;
     if (parse_query(req, r, &params, &q, resp) == 0) {
         char *ctx = entity_context(req, r);
@@ -613,13 +519,13 @@ static void api_entity_get(ifs_sim_t *s, const httpd_req_t *req, const route_t *
         } else {
             httpd_resp_header(resp, "ETag", etag);
             httpd_resp_header(resp, "OData-Version", "4.0");
-            reply_buf(resp, 200, ieee ? CT_ODATA_IEEE : CT_ODATA, &body);
+            sim_reply_buf(resp, 200, ieee ? CT_ODATA_IEEE : CT_ODATA, &body);
         }
         buf_free(&body);
         free(ctx);
         odata_query_free(&q);
     }
-    params_free(&params);
+    sim_params_free(&params);
     free(key);
 }
 
@@ -660,19 +566,19 @@ static void api_write(ifs_sim_t *s, const httpd_req_t *req, const route_t *r,
                     patch && !minimal ? &body : NULL, &res);
     if (res.status != 200) {
         if (res.status == 412 || res.status == 428)
-            ifs_stats_add(s->stats, "write_conflicts", 1);
+            sim_stats_add(s->stats, "write_conflicts", 1);
         reply_error(resp, res.status, res.code, "%s", res.message);
     } else {
-        ifs_stats_add(s->stats, "writes", 1);
+        sim_stats_add(s->stats, "writes", 1);
         if (patch)
             httpd_resp_header(resp, "ETag", res.etag);
         httpd_resp_header(resp, "OData-Version", "4.0");
         if (patch && !minimal) {
-            reply_buf(resp, 200, ieee ? CT_ODATA_IEEE : CT_ODATA, &body);
+            sim_reply_buf(resp, 200, ieee ? CT_ODATA_IEEE : CT_ODATA, &body);
         } else {
             if (patch)
                 httpd_resp_header(resp, "Preference-Applied", "return=minimal");
-            reply_status(resp, 204);
+            sim_reply_status(resp, 204);
         }
     }
     buf_free(&body);
@@ -694,7 +600,7 @@ static void api_service_document(const httpd_req_t *req, const route_t *r, httpd
                                                    "EntitySet", "url", d->set));
     }
     httpd_resp_header(resp, "OData-Version", "4.0");
-    reply_json(resp, 200, json_pack("{s:s,s:o}", "@odata.context", ctx, "value", value));
+    sim_reply_json(resp, 200, json_pack("{s:s,s:o}", "@odata.context", ctx, "value", value));
     free(ctx);
     free(svc);
 }
@@ -734,20 +640,7 @@ static void api_metadata(const route_t *r, httpd_resp_t *resp)
     }
     buf_appendf(&b, "</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>\n");
     httpd_resp_header(resp, "OData-Version", "4.0");
-    reply_buf(resp, 200, "application/xml", &b);
-}
-
-/* Draws from the fault RNG: a value in 0..9999. */
-static unsigned draw(ifs_sim_t *s)
-{
-    pthread_mutex_lock(&s->mu);
-    uint64_t x = s->rng;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s->rng = x;
-    pthread_mutex_unlock(&s->mu);
-    return (unsigned)(x % 10000);
+    sim_reply_buf(resp, 200, "application/xml", &b);
 }
 
 /* Answers with an injected fault when the dice say so; true when it did. */
@@ -755,13 +648,13 @@ static bool inject_fault(ifs_sim_t *s, const runtime_t *rt, httpd_resp_t *resp)
 {
     if (!rt->fail_429_pct && !rt->fail_5xx_pct)
         return false;
-    unsigned x = draw(s);
+    unsigned x = sim_dice_roll(s->dice);
     if (x < (unsigned)rt->fail_429_pct * 100) {
-        reply_retry_after(resp, 1);
+        sim_retry_after(resp, 1);
         reply_error(resp, 429, "ODP_TOO_MANY_REQUESTS", "Too many requests (injected fault)");
     } else if (x < (unsigned)(rt->fail_429_pct + rt->fail_5xx_pct) * 100) {
         if (x & 1) {
-            reply_retry_after(resp, 1);
+            sim_retry_after(resp, 1);
             reply_error(resp, 503, "ODP_SERVICE_UNAVAILABLE", "Service unavailable (injected "
                         "fault)");
         } else {
@@ -770,7 +663,7 @@ static bool inject_fault(ifs_sim_t *s, const runtime_t *rt, httpd_resp_t *resp)
     } else {
         return false;
     }
-    ifs_stats_add(s->stats, "faults_injected", 1);
+    sim_stats_add(s->stats, "faults_injected", 1);
     return true;
 }
 
@@ -800,16 +693,16 @@ static void handle_api(ifs_sim_t *s, const httpd_req_t *req, const runtime_t *rt
     char why[128];
     long wait;
     if (rt->down) {
-        reply_retry_after(resp, 1);
+        sim_retry_after(resp, 1);
         reply_error(resp, 503, "ODP_SERVICE_UNAVAILABLE", "IFS Cloud is down (simulated)");
     } else if (ifs_auth_check(s->auth, httpd_header(req, "Authorization"), now_ms(), client,
                               client_len, why, sizeof why) < 0) {
         httpd_resp_header(resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
         reply_error(resp, 401, "UNAUTHORIZED", "%s", why);
-    } else if ((wait = ifs_ratelimit_admit(s->limits, client, rt->rate_per_min,
+    } else if ((wait = sim_ratelimit_admit(s->limits, client, rt->rate_per_min,
                                            now_ms())) > 0) {
-        ifs_stats_add(s->stats, "rate_rejected", 1);
-        reply_retry_after(resp, wait);
+        sim_stats_add(s->stats, "rate_rejected", 1);
+        sim_retry_after(resp, wait);
         reply_error(resp, 429, "ODP_TOO_MANY_REQUESTS", "Rate limit of %ld requests per minute "
                     "exceeded for client %s; retry after %ld s", rt->rate_per_min, client, wait);
     } else if (!inject_fault(s, rt, resp)) {
@@ -849,19 +742,10 @@ static void handle_api(ifs_sim_t *s, const httpd_req_t *req, const runtime_t *rt
 /* Parses the request body as a JSON object; NULL after a 400. */
 static json_t *admin_body(const httpd_req_t *req, httpd_resp_t *resp)
 {
-    size_t len;
-    const char *body = httpd_body(req, &len);
-    json_error_t jerr;
-    json_t *j = len ? json_loadb(body, len, 0, &jerr) : json_object();
-    if (!j) {
-        reply_error(resp, 400, "SIM_BAD_REQUEST", "invalid JSON body: %s", jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        reply_error(resp, 400, "SIM_BAD_REQUEST", "the body must be a JSON object");
-        return NULL;
-    }
+    char err[256];
+    json_t *j = sim_json_object_body(req, err, sizeof err);
+    if (!j)
+        reply_error(resp, 400, "SIM_BAD_REQUEST", "%s", err);
     return j;
 }
 
@@ -881,24 +765,15 @@ static void admin_config(ifs_sim_t *s, json_t *body, httpd_resp_t *resp)
 {
     pthread_mutex_lock(&s->mu);
     runtime_t rt = s->rt;
-    char err[256] = "";
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v) {
-        int r = runtime_member(&rt, k, v, err, sizeof err);
-        if (r == 0)
-            snprintf(err, sizeof err, "%s: not a runtime setting (known: token_lifetime_s "
-                     "max_page_size rate_per_min latency_ms fail_5xx_pct fail_429_pct down)", k);
-        if (r <= 0)
-            break;
-    }
-    if (!err[0])
+    char err[768];
+    int rc = sim_settings_update(RUNTIME, &rt, body, err, sizeof err);
+    if (rc == 0)
         s->rt = rt;
     pthread_mutex_unlock(&s->mu);
-    if (err[0])
+    if (rc < 0)
         reply_error(resp, 400, "SIM_BAD_REQUEST", "%s", err);
     else
-        reply_json(resp, 200, runtime_json(&rt));
+        sim_reply_json(resp, 200, sim_settings_json(RUNTIME, &rt));
 }
 
 /* POST /_sim/seed: merges the body into the seed settings and replaces all data. */
@@ -910,7 +785,7 @@ static void admin_seed(ifs_sim_t *s, json_t *body, httpd_resp_t *resp)
     ifs_seed_t seed;
     if (rc == 0) {
         ifs_seed_copy(&seed, &s->seed);
-        s->rng = seed.random_seed ? seed.random_seed : 0x9E3779B97F4A7C15ull;
+        sim_dice_reseed(s->dice, seed.random_seed);
     }
     pthread_mutex_unlock(&s->mu);
     if (rc < 0) {
@@ -919,7 +794,7 @@ static void admin_seed(ifs_sim_t *s, json_t *body, httpd_resp_t *resp)
     }
     ifs_store_seed(s->store, &seed, now_ms() / 1000);
     ifs_seed_free(&seed);
-    reply_json(resp, 200, entity_counts(s));
+    sim_reply_json(resp, 200, entity_counts(s));
 }
 
 /* POST /_sim/ifs/modify: a change made inside IFS (or a create); answers the entity. */
@@ -954,7 +829,7 @@ static void admin_modify(ifs_sim_t *s, json_t *body, httpd_resp_t *resp)
     if (res.status != 200)
         reply_error(resp, res.status, res.code, "%s", res.message);
     else
-        reply_buf(resp, 200, "application/json", &out);
+        sim_reply_buf(resp, 200, "application/json", &out);
     buf_free(&out);
     json_decref(empty);
     json_decref(tmpl);
@@ -974,7 +849,7 @@ static void admin_entity(ifs_sim_t *s, const httpd_req_t *req, httpd_resp_t *res
     if (ifs_store_inspect(s->store, def->id, key, &out) < 0)
         reply_error(resp, 404, "ODP_RESOURCE_NOTFOUND", "%s %s does not exist", set, key);
     else
-        reply_buf(resp, 200, "application/json", &out);
+        sim_reply_buf(resp, 200, "application/json", &out);
     buf_free(&out);
 }
 
@@ -985,20 +860,20 @@ static void handle_admin(ifs_sim_t *s, const httpd_req_t *req, httpd_resp_t *res
     bool get = strcmp(httpd_method(req), "GET") == 0;
     bool post = strcmp(httpd_method(req), "POST") == 0;
     if (strcmp(what, "stats") == 0 && get) {
-        json_t *j = ifs_stats_json(s->stats, now_ms());
+        json_t *j = sim_stats_json(s->stats, now_ms());
         json_object_set_new(j, "entities", entity_counts(s));
-        reply_json(resp, 200, j);
+        sim_reply_json(resp, 200, j);
         return;
     }
     if (strcmp(what, "reset-stats") == 0 && post) {
-        ifs_stats_reset(s->stats, now_ms());
-        ifs_ratelimit_reset(s->limits);
-        reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
+        sim_stats_reset(s->stats, now_ms());
+        sim_ratelimit_reset(s->limits);
+        sim_reply_json(resp, 200, json_pack("{s:b}", "ok", 1));
         return;
     }
     if (strcmp(what, "config") == 0 && get) {
         runtime_t rt = runtime_snapshot(s);
-        reply_json(resp, 200, runtime_json(&rt));
+        sim_reply_json(resp, 200, sim_settings_json(RUNTIME, &rt));
         return;
     }
     if (strcmp(what, "ifs/entity") == 0 && get) {
@@ -1006,7 +881,7 @@ static void handle_admin(ifs_sim_t *s, const httpd_req_t *req, httpd_resp_t *res
         return;
     }
     if (strcmp(what, "ifs/revoke-tokens") == 0 && post) {
-        reply_json(resp, 200, json_pack("{s:I}", "revoked",
+        sim_reply_json(resp, 200, json_pack("{s:I}", "revoked",
                                         (json_int_t)ifs_auth_revoke_all(s->auth)));
         return;
     }
@@ -1048,6 +923,6 @@ void ifs_sim_handle(void *ud, const httpd_req_t *req, httpd_resp_t *resp)
         handle_api(s, req, &rt, label, sizeof label, client, sizeof client, resp);
     else
         reply_error(resp, 404, "ODP_RESOURCE_NOTFOUND", "no resource at %s", path);
-    ifs_stats_request(s->stats, httpd_method(req), label, resp->status,
+    sim_stats_request(s->stats, httpd_method(req), label, resp->status,
                       client[0] ? client : NULL, now_ms());
 }

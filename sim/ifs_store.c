@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "sim_http.h"
 
 typedef struct {
     char   *text;   /* wire text without quotes; NULL = null */
@@ -217,40 +218,6 @@ static void row_get(const void *row, size_t member, odata_value_t *out)
 
 /* ---- JSON output ------------------------------------------------------------------------ */
 
-static void append_json_string(buf_t *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_append(b, "\"", 1);
-    const char *run = s;
-    for (const unsigned char *p = (const unsigned char *)s;; p++) {
-        unsigned char c = *p;
-        if (c != '\0' && c != '"' && c != '\\' && c >= 0x20)
-            continue;
-        buf_append(b, run, (size_t)((const char *)p - run));
-        if (c == '\0')
-            break;
-        char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-        size_t n = 2;
-        if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c == '\t')
-            esc[1] = 't';
-        else if (c < 0x20) {
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        buf_append(b, esc, n);
-        run = (const char *)p + 1;
-    }
-    buf_append(b, "\"", 1);
-}
-
 /* Appends "Name":value for member m of r. */
 static void append_member(buf_t *b, const row_t *r, size_t m, bool ieee754)
 {
@@ -264,7 +231,7 @@ static void append_member(buf_t *b, const row_t *r, size_t m, bool ieee754)
     else if (mem->type == ODATA_DECIMAL && !ieee754)
         buf_append(b, c->text, strlen(c->text));
     else
-        append_json_string(b, c->text);
+        sim_append_json_string(b, c->text);
 }
 
 static void append_row(buf_t *b, const row_t *r, const size_t *select, size_t nselect,
@@ -273,11 +240,11 @@ static void append_row(buf_t *b, const row_t *r, const size_t *select, size_t ns
     buf_append(b, "{", 1);
     if (context) {
         buf_append(b, "\"@odata.context\":", 17);
-        append_json_string(b, context);
+        sim_append_json_string(b, context);
         buf_append(b, ",", 1);
     }
     buf_append(b, "\"@odata.etag\":", 14);
-    append_json_string(b, r->etag);
+    sim_append_json_string(b, r->etag);
     size_t n = select ? nselect : r->def->schema.nmembers;
     for (size_t i = 0; i < n; i++) {
         buf_append(b, ",", 1);
@@ -441,7 +408,7 @@ void ifs_store_query(ifs_store_t *st, ifs_set_id_t set, const odata_query_t *q,
     size_t page = avail < (size_t)o->page_size ? avail : (size_t)o->page_size;
 
     buf_append(out, "{\"@odata.context\":", 18);
-    append_json_string(out, o->context);
+    sim_append_json_string(out, o->context);
     if (q->count)
         buf_appendf(out, ",\"@odata.count\":%zu", nhits);
     buf_append(out, ",\"value\":[", 10);
@@ -456,7 +423,7 @@ void ifs_store_query(ifs_store_t *st, ifs_set_id_t set, const odata_query_t *q,
         odata_skiptoken_encode(q->skiptoken + (long)page, token, sizeof token);
         char *link = xasprintf("%s$skiptoken=%s", o->next_base, token);
         buf_append(out, ",\"@odata.nextLink\":", 19);
-        append_json_string(out, link);
+        sim_append_json_string(out, link);
         free(link);
     }
     buf_append(out, "}", 1);

@@ -46,3 +46,11 @@ unsigned sim_dice_roll(sim_dice_t *d)
     pthread_mutex_unlock(&d->mu);
     return (unsigned)(x % 10000);
 }
+
+uint64_t sim_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}

@@ -1,5 +1,6 @@
-/* sim_dice: the dice a simulator rolls for injected faults: a thread-safe xorshift64
- * generator, reproducible for a seed. */
+/* sim_dice: the simulators' random numbers: the dice rolled for injected faults (a
+ * thread-safe xorshift64 generator, reproducible for a seed) and the splitmix64 streams that
+ * make seeded data deterministic. */
 #ifndef MLC_SIM_SIM_DICE_H
 #define MLC_SIM_SIM_DICE_H
 #include <stdint.h>
@@ -13,4 +14,7 @@ void sim_dice_destroy(sim_dice_t **d);   /* NULLs *d; safe on NULL and twice */
 void sim_dice_reseed(sim_dice_t *d, uint64_t seed);
 /* The next value in 0..9999 (a percentage with two decimals). */
 unsigned sim_dice_roll(sim_dice_t *d);
+
+/* The next value of the splitmix64 stream whose state is *state (advanced). Pure. */
+uint64_t sim_splitmix64(uint64_t *state);
 #endif

@@ -1,18 +1,19 @@
-/* sim_tokens: see sim_tokens.h. A JSON object token -> [owner, expires_ms] (jansson objects
- * are hash tables) behind one mutex. */
+/* sim_tokens: see sim_tokens.h. A JSON object token -> [owner, expires_ms, grant|null]
+ * (jansson objects are hash tables) behind one mutex. */
 #include "sim_tokens.h"
 
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crypto.h"
 #include "util.h"
 
 struct sim_tokens {
     pthread_mutex_t mu;
-    json_t         *tokens;   /* token -> [owner, expires_ms] */
+    json_t         *tokens;   /* token -> [owner, expires_ms, grant|null] */
 };
 
 sim_tokens_t *sim_tokens_new(void)
@@ -44,12 +45,14 @@ static void purge_expired(sim_tokens_t *t, int64_t now_ms)
     }
 }
 
-char *sim_tokens_issue(sim_tokens_t *t, const char *owner, int64_t expires_ms, int64_t now_ms)
+char *sim_tokens_issue(sim_tokens_t *t, const char *owner, const char *grant, int64_t expires_ms,
+                       int64_t now_ms)
 {
     char *token = random_hex(32);
     pthread_mutex_lock(&t->mu);
     purge_expired(t, now_ms);
-    json_object_set_new(t->tokens, token, json_pack("[s,I]", owner, (json_int_t)expires_ms));
+    json_object_set_new(t->tokens, token,
+                        json_pack("[s,I,s?]", owner, (json_int_t)expires_ms, grant));
     pthread_mutex_unlock(&t->mu);
     return token;
 }
@@ -65,7 +68,8 @@ static sim_token_state_t lookup(sim_tokens_t *t, const char *token, int64_t now_
         st = SIM_TOKEN_EXPIRED;
     } else if (v) {
         st = SIM_TOKEN_VALID;
-        snprintf(owner, owner_len, "%s", json_string_value(json_array_get(v, 0)));
+        if (owner)
+            snprintf(owner, owner_len, "%s", json_string_value(json_array_get(v, 0)));
     }
     if (v && take)
         json_object_del(t->tokens, token);
@@ -83,6 +87,34 @@ sim_token_state_t sim_tokens_take(sim_tokens_t *t, const char *token, int64_t no
                                   char *owner, size_t owner_len)
 {
     return lookup(t, token, now_ms, true, owner, owner_len);
+}
+
+bool sim_tokens_grant(sim_tokens_t *t, const char *token, char *grant, size_t grant_len)
+{
+    pthread_mutex_lock(&t->mu);
+    json_t *v = json_object_get(t->tokens, token);
+    const char *g = v ? json_string_value(json_array_get(v, 2)) : NULL;
+    if (g)
+        snprintf(grant, grant_len, "%s", g);
+    pthread_mutex_unlock(&t->mu);
+    return g != NULL;
+}
+
+long sim_tokens_revoke_grant(sim_tokens_t *t, const char *grant)
+{
+    long n = 0;
+    const char *k;
+    json_t *v, *tmp;
+    pthread_mutex_lock(&t->mu);
+    json_object_foreach_safe(t->tokens, tmp, k, v) {
+        const char *g = json_string_value(json_array_get(v, 2));
+        if (g && strcmp(g, grant) == 0) {
+            json_object_del(t->tokens, k);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return n;
 }
 
 bool sim_tokens_revoke(sim_tokens_t *t, const char *token)

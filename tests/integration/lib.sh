@@ -26,11 +26,13 @@ stack_env() {
   export MLC_RUN_DIR; MLC_RUN_DIR=$(mktemp -d /tmp/mlc-test.XXXXXX)
   export MLC_REDIS_PORT; MLC_REDIS_PORT=$(free_port)
   export MLC_SIM_IFS_PORT; MLC_SIM_IFS_PORT=$(free_port)
+  export MLC_SIM_ION_PORT; MLC_SIM_ION_PORT=$(free_port)
   export MLC_SIM_ASANA_PORT; MLC_SIM_ASANA_PORT=$(free_port)
   export MLC_GW_PORT; MLC_GW_PORT=$(free_port)
   export MLC_BROKER_URL; MLC_BROKER_URL="tcp://127.0.0.1:$(free_port)"
   unset MLC_REDIS_URL MLC_MASTER_KEY MLC_MASTER_KEY_FILE
   IFS_URL="http://127.0.0.1:$MLC_SIM_IFS_PORT"
+  ION_URL="http://127.0.0.1:$MLC_SIM_ION_PORT"
   ASANA_URL="http://127.0.0.1:$MLC_SIM_ASANA_PORT"
   REDIS_CLI=(redis-cli -p "$MLC_REDIS_PORT")
   trap stack_cleanup EXIT
@@ -79,11 +81,13 @@ jpost() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$1"; }
 task_count() { jget "$ASANA_URL/_sim/tasks?project=$1" "len(d['data'])"; }
 # tasks_at_least PROJECT N: true once the project holds N tasks (for wait_until).
 tasks_at_least() { [ "$(task_count "$1")" -ge "$2" ]; }
-# True once no write, poll or running job is left for the tenant (for wait_until).
+# True once no write, poll or running job is left for the tenants named (for wait_until).
 queues_empty() {
-  local t=$1 q
-  for q in "queue:write" "queue:poll" leases retry; do
-    [ "$("${REDIS_CLI[@]}" ZCARD "mlc:{$t}:$q")" -eq 0 ] || return 1
+  local t q
+  for t in "$@"; do
+    for q in "queue:write" "queue:poll" leases retry; do
+      [ "$("${REDIS_CLI[@]}" ZCARD "mlc:{$t}:$q")" -eq 0 ] || return 1
+    done
   done
 }
 

@@ -36,8 +36,17 @@ assert len(keys) == 700 and pos == 500 and inv == 200, (len(keys), pos, inv)
 print("ok: 700 distinct records (500 PO, 200 invoices), 7 fields set by GID on each")
 PY
 
+# The Infor demo tenants fill their own projects: one task per seeded record.
+wait_until 60 tasks_at_least 1200000000000102 400
+wait_until 60 tasks_at_least 1200000000000103 300
 # Wait for every write job to finish before measuring the re-sync.
-wait_until 30 queues_empty demo
+wait_until 60 queues_empty demo demo-m3 demo-syteline
+[ "$(task_count 1200000000000102)" -eq 400 ] || fail "M3 project holds $(task_count 1200000000000102) tasks, want 400"
+[ "$(task_count 1200000000000103)" -eq 300 ] || fail "SyteLine project holds $(task_count 1200000000000103) tasks, want 300"
+for t in demo demo-m3 demo-syteline; do
+  [ "$("${REDIS_CLI[@]}" ZCARD "mlc:{$t}:dlq")" -eq 0 ] || fail "tenant $t has dead jobs"
+done
+ok "M3 project: 400 tasks, SyteLine project: 300 tasks, no dead job in any tenant"
 jpost "$ASANA_URL/_sim/reset-stats" '{}' >/dev/null
 "$MLC" sync demo --full --wait --timeout 60
 writes=$(jget "$ASANA_URL/_sim/stats" "d['writes']")

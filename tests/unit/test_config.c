@@ -1,5 +1,5 @@
-/* Unit tests for common/config.c: IFS defaults, tenant overrides and merges, every validation
- * message, dotted-path helpers. */
+/* Unit tests for common/config.c: IFS, M3 and SyteLine defaults, tenant overrides and merges,
+ * every validation message, dotted-path helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +19,25 @@ static const char MINIMAL[] =
     "\"client_id\":\"mlc\",\"client_secret\":\"s3cret\",\"company\":\"10\"},"
     "\"asana\":{\"base_url\":\"https://app.asana.com/api/1.0\",\"token\":\"1/abc\","
     "\"workspace\":\"111\",\"project\":\"222\"}}";
+
+/* The .ionapi of the M3 demo (docs/infor.md). */
+#define IONAPI                                                                                  \
+    "{\"ti\":\"DEMO_TST\",\"cn\":\"ml-connector demo\",\"ci\":\"DEMO_TST~mlc-demo\","              \
+    "\"cs\":\"demo-client-secret\",\"iu\":\"http://127.0.0.1:18082\","                              \
+    "\"pu\":\"http://127.0.0.1:18082/DEMO_TST/as/\",\"oa\":\"authorization.oauth2\","                \
+    "\"ot\":\"token.oauth2\",\"or\":\"revoke_token.oauth2\",\"saak\":\"DEMO_TST#svc-access-key\","   \
+    "\"sask\":\"demo-service-secret\",\"v\":\"1.0\"}"
+#define ASANA                                                                                   \
+    "\"asana\":{\"base_url\":\"https://app.asana.com/api/1.0\",\"token\":\"1/abc\","                 \
+    "\"workspace\":\"111\",\"project\":\"222\"}"
+
+/* The smallest valid M3 and SyteLine tenants. */
+static const char MINIMAL_M3[] =
+    "{\"id\":\"m3co\",\"erp\":{\"type\":\"m3\",\"company\":\"100\",\"division\":\"AAA\","
+    "\"ionapi\":" IONAPI "}," ASANA "}";
+static const char MINIMAL_SYTELINE[] =
+    "{\"id\":\"csi\",\"erp\":{\"type\":\"syteline\",\"mongoose_config\":\"DEMO_SITE\","
+    "\"ionapi\":" IONAPI "}," ASANA "}";
 
 static json_t *load(const char *text)
 {
@@ -216,24 +235,33 @@ typedef struct {
     const char *error;
 } bad_case_t;
 
-static void expect_error(const bad_case_t *c)
+static json_t *load_any(const char *text)
 {
-    json_t *obj = load(MINIMAL);
-    if (c->value) {
-        json_error_t jerr;
-        json_t *v = json_loads(c->value, JSON_DECODE_ANY, &jerr);
-        if (!v)
-            fail_msg("bad case value %s", c->value);
-        if (strcmp(c->path, ".") == 0) {
-            json_decref(obj);
-            obj = v;
-        } else {
-            assert_int_equal(json_path_set(obj, c->path, v), 0);
-        }
+    json_error_t jerr;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (!v)
+        fail_msg("bad case value %s", text);
+    return v;
+}
+
+static void delete_path(json_t *obj, const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    json_t *parent = dot ? json_path_get(obj, strndupa(path, (size_t)(dot - path))) : obj;
+    json_object_del(parent, dot ? dot + 1 : path);
+}
+
+/* Applies c to the tenant base (path "." replaces the whole document) and expects c->error. */
+static void expect_error_in(const char *base, const bad_case_t *c)
+{
+    json_t *obj = load(base);
+    if (c->value && strcmp(c->path, ".") == 0) {
+        json_decref(obj);
+        obj = load_any(c->value);
+    } else if (c->value) {
+        assert_int_equal(json_path_set(obj, c->path, load_any(c->value)), 0);
     } else {
-        const char *dot = strrchr(c->path, '.');
-        json_t *parent = dot ? json_path_get(obj, strndupa(c->path, (size_t)(dot - c->path))) : obj;
-        json_object_del(parent, dot ? dot + 1 : c->path);
+        delete_path(obj, c->path);
     }
     tenant_cfg_t t;
     char err[256] = "";
@@ -244,6 +272,11 @@ static void expect_error(const bad_case_t *c)
     assert_null(t.raw);
     assert_null(t.flows);
     json_decref(obj);
+}
+
+static void expect_error(const bad_case_t *c)
+{
+    expect_error_in(MINIMAL, c);
 }
 
 static void test_validation_messages(void **state)
@@ -262,9 +295,9 @@ static void test_validation_messages(void **state)
         {"name", "false", "name: must be a string"},
         {"erp", NULL, "erp: missing"},
         {"erp", "\"ifs\"", "erp: must be an object"},
-        {"erp.type", NULL, "erp.type: missing (one of ifs)"},
-        {"erp.type", "\"sap\"", "erp.type: must be one of ifs (got \"sap\")"},
-        {"erp.type", "3", "erp.type: must be one of ifs (got 3)"},
+        {"erp.type", NULL, "erp.type: missing (one of ifs, m3, syteline)"},
+        {"erp.type", "\"sap\"", "erp.type: must be one of ifs, m3, syteline (got \"sap\")"},
+        {"erp.type", "3", "erp.type: must be one of ifs, m3, syteline (got 3)"},
         {"erp.base_url", NULL, "erp.base_url: missing"},
         {"erp.client_id", "\"\"", "erp.client_id: must be a non-empty string"},
         {"erp.client_secret", NULL, "erp.client_secret: missing"},
@@ -335,6 +368,191 @@ static void test_validation_messages(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_error(&cases[i]);
+}
+
+
+static void assert_map(const json_t *map, const char *expected)
+{
+    json_t *want = load(expected);
+    if (!json_equal(map, want)) {
+        char *got = json_dumps(map, JSON_SORT_KEYS);
+        fail_msg("map %s, want %s", got, expected);
+    }
+    json_decref(want);
+}
+
+static void test_m3_defaults(void **state)
+{
+    (void)state;
+    json_t *obj = load(MINIMAL_M3);
+    tenant_cfg_t t;
+    parse_ok(obj, &t);
+    assert_string_equal(t.erp_type, "m3");
+    assert_int_equal(json_integer_value(json_object_get(t.erp, "page_size")), 100);
+    assert_int_equal(json_integer_value(json_object_get(t.erp, "rate_per_min")), 600);
+    assert_null(json_object_get(t.erp, "scope"));      /* IFS-only defaults stay out */
+    assert_null(json_object_get(t.erp, "token_url"));
+    assert_string_equal(str_at(t.erp, "ionapi.v"), "1.0"); /* unknown .ionapi members kept */
+    assert_int_equal(t.nflows, 2);
+
+    const flow_cfg_t *po = tenant_flow(&t, "purchase_orders");
+    assert_non_null(po);
+    assert_string_equal(po->kind, "po");
+    assert_string_equal(po->entity, "PPS001MI/ListHeadBasic");
+    assert_string_equal(po->key_field, "PUNO");
+    assert_string_equal(po->modified_field, "LMDT");
+    assert_null(po->company_field);
+    assert_int_equal(po->page_size, 100);
+    assert_string_equal(str_at(po->raw, "api"), "v2");
+    assert_string_equal(str_at(po->raw, "program"), "PPS001MI");
+    assert_string_equal(str_at(po->raw, "transaction"), "ListHeadBasic");
+    assert_string_equal(str_at(po->raw, "key_input"), "PUNO");
+    assert_map(json_object_get(po->raw, "inputs"), "{\"CONO\":\"100\"}"); /* {company} filled */
+    assert_map(po->map, "{\"erp_key\":\"PUNO\",\"number\":\"PUNO\",\"supplier_id\":\"SUNO\","
+                        "\"supplier_name\":\"SUNM\",\"amount\":\"NTAM\",\"currency\":\"CUCD\","
+                        "\"status\":\"PUST\",\"doc_date\":\"PUDT\",\"modified_at\":\"LMDT\"}");
+    assert_string_equal(str_at(po->raw, "reference.suppliers.program"), "CRS620MI");
+    assert_string_equal(str_at(po->raw, "reference.suppliers.transaction"), "LstSuppliers");
+    assert_string_equal(str_at(po->raw, "reference.suppliers.key_input"), "SUNO");
+
+    const flow_cfg_t *inv = tenant_flow(&t, "supplier_invoices");
+    assert_non_null(inv);
+    assert_string_equal(inv->kind, "invoice");
+    assert_string_equal(inv->entity, "APS450MI/LstInvBatchNo");
+    assert_string_equal(inv->key_field, "INBN");
+    assert_string_equal(str_at(inv->raw, "key_input"), "INBN");
+    assert_map(json_object_get(inv->raw, "inputs"), "{\"DIVI\":\"AAA\"}");
+    assert_map(inv->map, "{\"erp_key\":\"INBN\",\"number\":\"SINO\",\"supplier_id\":\"SUNO\","
+                         "\"supplier_name\":\"SUNM\",\"amount\":\"CUAM\",\"currency\":\"CUCD\","
+                         "\"gl_account\":\"AIT1\",\"cost_center\":\"AIT2\",\"status\":\"SUPA\","
+                         "\"doc_date\":\"IVDT\",\"due_date\":\"DUDT\",\"modified_at\":\"LMDT\"}");
+
+    /* The effective configuration parses to itself. */
+    tenant_cfg_t again;
+    parse_ok(t.raw, &again);
+    assert_true(json_equal(again.raw, t.raw));
+    tenant_cfg_free(&again);
+    tenant_cfg_free(&t);
+
+    /* Overrides: v1, extra inputs merged over the defaults, a custom flow with its own key. */
+    json_path_set(obj, "erp.page_size", json_integer(500));
+    json_object_set_new(obj, "flows", load(
+        "[{\"name\":\"purchase_orders\",\"api\":\"v1\",\"inputs\":{\"PUST\":\"20\"}},"
+        " {\"name\":\"po_lines\",\"kind\":\"po\",\"program\":\"PPS200MI\",\"transaction\":\"LstLine\","
+        "  \"inputs\":{\"CONO\":\"{company}\",\"FACI\":\"{facility}\"},\"key\":\"PNLI\","
+        "  \"modified_field\":\"LMDT\",\"schedule\":\"every 1 minutes\","
+        "  \"map\":{\"erp_key\":\"PNLI\",\"number\":\"PUNO\"}}]"));
+    json_path_set(obj, "erp.facility", json_string("A01"));
+    parse_ok(obj, &t);
+    po = tenant_flow(&t, "purchase_orders");
+    assert_string_equal(str_at(po->raw, "api"), "v1");
+    assert_map(json_object_get(po->raw, "inputs"), "{\"CONO\":\"100\",\"PUST\":\"20\"}");
+    assert_int_equal(po->page_size, 500);
+    const flow_cfg_t *lines = tenant_flow(&t, "po_lines");
+    assert_string_equal(lines->entity, "PPS200MI/LstLine");
+    assert_string_equal(str_at(lines->raw, "api"), "v2");
+    assert_string_equal(str_at(lines->raw, "key_input"), "PNLI");
+    assert_map(json_object_get(lines->raw, "inputs"), "{\"CONO\":\"100\",\"FACI\":\"A01\"}");
+    tenant_cfg_free(&t);
+    json_decref(obj);
+}
+
+static void test_syteline_defaults(void **state)
+{
+    (void)state;
+    json_t *obj = load(MINIMAL_SYTELINE);
+    tenant_cfg_t t;
+    parse_ok(obj, &t);
+    assert_string_equal(t.erp_type, "syteline");
+    assert_string_equal(str_at(t.erp, "mongoose_config"), "DEMO_SITE");
+    assert_int_equal(json_integer_value(json_object_get(t.erp, "page_size")), 200);
+    assert_int_equal(json_integer_value(json_object_get(t.erp, "rate_per_min")), 600);
+    assert_int_equal(t.nflows, 2);
+    const flow_cfg_t *po = tenant_flow(&t, "purchase_orders");
+    assert_string_equal(po->entity, "SLPos");
+    assert_string_equal(str_at(po->raw, "ido"), "SLPos");
+    assert_string_equal(str_at(po->raw, "orderby"), "PoNum");
+    assert_null(json_object_get(po->raw, "filter"));
+    assert_string_equal(po->key_field, "PoNum");
+    assert_string_equal(po->modified_field, "RecordDate");
+    assert_int_equal(po->page_size, 200);
+    assert_null(po->company_field);
+    assert_map(po->map, "{\"erp_key\":\"PoNum\",\"number\":\"PoNum\",\"supplier_id\":\"VendNum\","
+                        "\"supplier_name\":\"VendorName\",\"amount\":\"PoTotal\","
+                        "\"currency\":\"CurrCode\",\"status\":\"Stat\",\"doc_date\":\"OrderDate\","
+                        "\"modified_at\":\"RecordDate\"}");
+    assert_string_equal(str_at(po->raw, "reference.suppliers.ido"), "SLVendors");
+    const flow_cfg_t *inv = tenant_flow(&t, "supplier_invoices");
+    assert_string_equal(inv->entity, "SLVchHdrs");
+    assert_string_equal(str_at(inv->raw, "orderby"), "Voucher");
+    assert_map(inv->map, "{\"erp_key\":\"Voucher\",\"number\":\"InvNum\",\"supplier_id\":\"VendNum\","
+                         "\"supplier_name\":\"VendorName\",\"amount\":\"InvAmt\","
+                         "\"currency\":\"CurrCode\",\"gl_account\":\"ApAcct\","
+                         "\"cost_center\":\"CostCenter\",\"status\":\"Stat\",\"doc_date\":\"InvDate\","
+                         "\"due_date\":\"DueDate\",\"modified_at\":\"RecordDate\"}");
+    tenant_cfg_t again;
+    parse_ok(t.raw, &again);
+    assert_true(json_equal(again.raw, t.raw));
+    tenant_cfg_free(&again);
+    tenant_cfg_free(&t);
+
+    /* A custom IDO flow: orderby defaults to its key; filter and properties pass through. */
+    json_object_set_new(obj, "flows", load(
+        "[{\"name\":\"open_pos\",\"kind\":\"po\",\"ido\":\"SLPos\",\"key\":\"PoNum\","
+        "  \"filter\":\"Stat = 'O'\",\"properties\":\"PoNum,Stat\",\"modified_field\":\"RecordDate\","
+        "  \"schedule\":\"every 2 minutes\",\"map\":{\"erp_key\":\"PoNum\",\"number\":\"PoNum\"}}]"));
+    parse_ok(obj, &t);
+    assert_string_equal(str_at(t.flows[0].raw, "orderby"), "PoNum");
+    assert_string_equal(str_at(t.flows[0].raw, "filter"), "Stat = 'O'");
+    assert_string_equal(t.flows[0].entity, "SLPos");
+    tenant_cfg_free(&t);
+    json_decref(obj);
+}
+
+static void test_infor_validation_messages(void **state)
+{
+    (void)state;
+    const bad_case_t m3[] = {
+        {"erp.company", NULL, "erp.company: missing"},
+        {"erp.division", NULL, "erp.division: missing"},
+        {"erp.division", "7", "erp.division: must be a non-empty string"},
+        {"erp.ionapi", NULL, "erp.ionapi: missing"},
+        {"erp.ionapi", "\"x.ionapi\"", "erp.ionapi: must be a JSON object"},
+        {"erp.ionapi.saak", NULL, "erp.ionapi.saak: missing"},
+        {"erp.ionapi.ci", "5", "erp.ionapi.ci: must be a string (got 5)"},
+        {"erp.ionapi.sask", "42", "erp.ionapi.sask: must be a string"},
+        {"erp.ionapi.iu", "\"javascript:x\"", "erp.ionapi.iu: must be an http(s) URL (got \"javascript:x\")"},
+        {"erp.page_size", "0", "erp.page_size: must be an integer 1..100000 (got 0)"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"api\":\"v3\"}]",
+         "flows[0].api: must be v2 or v1 (got \"v3\")"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"api\":2}]", "flows[0].api: must be a string or null"},
+        {"flows", "[{\"name\":\"x\",\"kind\":\"po\"}]", "flows[0].program: missing"},
+        {"flows", "[{\"name\":\"x\",\"kind\":\"po\",\"program\":\"PPS200MI\"}]", "flows[0].transaction: missing"},
+        {"flows", "[{\"name\":\"x\",\"kind\":\"po\",\"program\":\"P\",\"transaction\":\"T\"}]",
+         "flows[0].key: missing"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"key_input\":\"\"}]",
+         "flows[0].key_input: must be a non-empty string"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"inputs\":[]}]", "flows[0].inputs: must be an object"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"inputs\":{\"CONO\":100}}]",
+         "flows[0].inputs.CONO: must be a string (got 100)"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"inputs\":{\"FACI\":\"{facility}\"}}]",
+         "flows[0].inputs.FACI: {facility} names erp.facility, which is not set"},
+    };
+    for (size_t i = 0; i < sizeof m3 / sizeof m3[0]; i++)
+        expect_error_in(MINIMAL_M3, &m3[i]);
+    const bad_case_t csi[] = {
+        {"erp.mongoose_config", NULL, "erp.mongoose_config: missing"},
+        {"erp.mongoose_config", "\"\"", "erp.mongoose_config: must be a non-empty string"},
+        {"erp.mongoose_config", "\"SITE\\r\\nX-Evil: 1\"", "erp.mongoose_config: must not contain control characters"},
+        {"erp.ionapi.ot", NULL, "erp.ionapi.ot: missing"},
+        {"flows", "[{\"name\":\"x\",\"kind\":\"po\"}]", "flows[0].ido: missing"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"filter\":1}]", "flows[0].filter: must be a string or null"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"orderby\":[]}]", "flows[0].orderby: must be a string or null"},
+        {"flows", "[{\"name\":\"purchase_orders\",\"properties\":{}}]",
+         "flows[0].properties: must be a string or null"},
+    };
+    for (size_t i = 0; i < sizeof csi / sizeof csi[0]; i++)
+        expect_error_in(MINIMAL_SYTELINE, &csi[i]);
 }
 
 /* Schedule messages come from schedule_parse; the member path and the spec are ours. */
@@ -413,6 +631,9 @@ int main(void)
         cmocka_unit_test(test_ifs_defaults_applied),
         cmocka_unit_test(test_overrides_and_merges),
         cmocka_unit_test(test_validation_messages),
+        cmocka_unit_test(test_m3_defaults),
+        cmocka_unit_test(test_syteline_defaults),
+        cmocka_unit_test(test_infor_validation_messages),
         cmocka_unit_test(test_schedule_validated),
         cmocka_unit_test(test_secrets_never_in_messages),
         cmocka_unit_test(test_path_helpers),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "erp.h"
 #include "ifs.h"
 #include "util.h"
 
@@ -53,7 +54,7 @@ static void test_select_has_each_member_once(void **state)
 {
     json_t *map;
     flow_cfg_t f = po_flow(&map);
-    char *s = ifs_select(&f);
+    char *s = erp_members(&f);
     assert_string_equal(s, "OrderNo,ChangedDate,Company,VendorNo");
     free(s);
     json_decref(map);

@@ -125,6 +125,8 @@ static void test_messages(void **state)
         /* Hostile values. */
         { "iu", "\"file:///etc/passwd\"", "erp.ionapi.iu: must be an http(s) URL (got \"file:///etc/passwd\")" },
         { "pu", "\"ftp://x/\"", "erp.ionapi.pu: must be an http(s) URL (got \"ftp://x/\")" },
+        { "pu", "\"http://\"", "erp.ionapi.pu: must be an http(s) URL (got \"http://\")" },
+        { "iu", "\"https:///x\"", "erp.ionapi.iu: must be an http(s) URL (got \"https:///x\")" },
         { "pu", "\"http://x/a b\"", "erp.ionapi.pu: must not contain spaces or control characters (got \"http://x/a b\")" },
         { "ot", "\"token\\r\\nX-Evil: 1\"", "erp.ionapi.ot: must not contain spaces or control characters (got \"token\r\nX-Evil: 1\")" },
         { "ti", "\"..\"", "erp.ionapi.ti: must consist of letters, digits and _-.~ (got \"..\")" },

@@ -9,9 +9,7 @@ char *odata_quote(const char *s);
  * (rows after after_key in key order); NULL parts are left out. Caller frees; "" when empty. */
 char *ifs_filter(const flow_cfg_t *flow, const char *company, const char *since,
                  const char *after_key);
-/* The $select list: key, modified and company members plus every mapped member, each once. */
-char *ifs_select(const flow_cfg_t *flow);
-/* Full URL of a page request under erp.base_url. Caller frees. */
+/* Full URL of a page request under erp.base_url ($select: erp_members). Caller frees. */
 char *ifs_page_url(const char *base_url, const flow_cfg_t *flow, const char *company,
                    const char *since, const char *after_key, int top);
 #endif

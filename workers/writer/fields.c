@@ -171,6 +171,15 @@ static int discover(asana_t *a, const tenant_cfg_t *t, fields_t *out, asana_res_
             cf = json_object_get(in_workspace, name);
         if (!cf)
             cf = owned = create_field(a, t, name, want, res);
+        if (!cf && res->status == 400) {
+            /* Created meanwhile by a process outside our lock (another connector install, an
+             * admin): look again before giving up. */
+            json_t *again = json_object(), *unused = json_object();
+            if (load_existing(a, t, unused, again, res) == 0)
+                cf = owned = json_incref(json_object_get(again, name));
+            json_decref(again);
+            json_decref(unused);
+        }
         if (!cf) {
             rc = -1;
             break;
@@ -237,7 +246,8 @@ int fields_resolve(asana_t *a, const tenant_cfg_t *t, fields_cache_t *cache, fie
     int rc = 0;
     if (from_thread_cache(cache, ckey, out))
         goto done;
-    char *lock_key = xasprintf(K_ASANA_LOCK, t->id, "fields");
+    /* Per workspace: tenants sharing a workspace must not create a field twice. */
+    char *lock_key = xasprintf(K_ASANA_WS_LOCK, t->asana_workspace);
     int64_t deadline = mono_ms() + 30000;
     for (;;) {
         if (read_cached(a, t, out) == FIELD_COUNT)
