@@ -28,10 +28,17 @@
 #define K_ASANA_FIELDS   "mlc:{%s}:asana:fields:%s"    /* HASH field name -> "gid type", per project gid */
 #define K_ASANA_ENUM     "mlc:{%s}:asana:enum:%s"      /* HASH option name -> option gid, per field gid */
 #define K_ASANA_LOCK     "mlc:{%s}:asana:lock:%s"      /* STRING lock for a create (field/option/task) */
-#define K_REF            "mlc:{%s}:ref:%s"             /* HASH reference data, e.g. suppliers id -> name */
+#define K_REF            "mlc:{%s}:ref:%s"             /* HASH reference data read from the ERP, e.g.
+                                                          suppliers: id -> name (reference.c) */
+#define K_REF_SYNCED     "mlc:{%s}:ref:%s:synced"      /* STRING last read ms, TTL MLC_REF_REFRESH_S:
+                                                          while it exists no poll reads the reference */
 #define K_ASANA_SLOTS    "mlc:{asana:%s}:inflight:%s"  /* ZSET in-flight Asana requests per token hash, reads|writes */
 #define K_ASANA_WS_LOCK  "mlc:{asana:%s}:lock:fields"   /* STRING lock while custom fields of a workspace gid are created (tenants may share a workspace) */
 #define K_ASANA_PAUSE    "mlc:{asana:%s}:pause"        /* STRING set while a token is rate limited (TTL = Retry-After) */
+#define K_HOOK           "mlc:{%s}:webhook"            /* HASH the tenant's Asana webhook: gid resource target secret(sealed) active created_at last_delivery_at */
+#define K_HOOK_PENDING   "mlc:{%s}:webhook:pending"    /* STRING set (TTL 60 s) while this connector registers a webhook: value = resource gid */
+#define K_HOOK_SEEN      "mlc:{%s}:webhook:seen:%s"    /* STRING dedupe of one event (sha of its content), TTL MLC_HOOK_DEDUPE_S */
+#define K_EVENTS         "mlc:{%s}:events"             /* STREAM verified webhook events, approx. MAXLEN MLC_EVENTS_MAXLEN */
 #define K_AUDIT          "mlc:{%s}:audit"              /* STREAM audit trail of the tenant */
 #define K_STATS          "mlc:{%s}:stats"              /* HASH counters */
 #endif

@@ -103,7 +103,7 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
             break;
         }
         http_req_t req = { .method = method, .url = url, .headers = hdrs, .body = body,
-                           .body_len = body ? strlen(body) : 0 };
+                           .body_len = body ? strlen(body) : 0, .timeout_ms = ASANA_TIMEOUT_MS };
         http_resp_t resp;
         int hr = http_do(a->http, &req, &resp);
         bool defer = a->defer_release && write && hr == 0 && resp.status >= 200 && resp.status < 300;

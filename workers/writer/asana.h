@@ -9,6 +9,9 @@
 #include "http.h"
 #include "redis.h"
 
+/* Longest an Asana request may take (the task create lock in upsert.c relies on it). */
+#define ASANA_TIMEOUT_MS 20000
+
 typedef struct {
     http_client_t *http;
     rds_t         *redis;

@@ -142,9 +142,14 @@ static json_t *custom_fields(asana_t *a, const tenant_cfg_t *t, fields_cache_t *
  *   gone    the record has no state
  *   skip    the task shows this content already
  *   update  the task exists: PUT the content
- *   busy    another writer is creating this record's task right now
+ *   busy    another writer is creating this record's task right now; 2nd element: the
+ *           lock's remaining ms (it outlives a writer that died while creating)
  *   create  lock taken and create_started set; the 4th element is the earlier create_started
  *           ("" when none): non-empty means an earlier create may have succeeded. */
+/* The create lock outlives the longest create: slot wait (<= 2 s) + POST (ASANA_TIMEOUT_MS)
+ * + recording the outcome. */
+#define CREATE_LOCK_MS "30000"
+
 static rds_script_t UPSERT_BEGIN = { "upsert_begin",
     "local rec = redis.call('HMGET', KEYS[1], 'data', 'hash', 'synced_hash', 'create_started')\n"
     "if not rec[1] then return {'gone'} end\n"
@@ -153,7 +158,8 @@ static rds_script_t UPSERT_BEGIN = { "upsert_begin",
     "  if rec[3] and rec[3] == rec[2] then return {'skip', rec[1], rec[2], gid} end\n"
     "  return {'update', rec[1], rec[2], gid}\n"
     "end\n"
-    "if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then return {'busy'} end\n"
+    "if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then\n"
+    "  return {'busy', redis.call('PTTL', KEYS[3])} end\n"
     "redis.call('HSET', KEYS[1], 'create_started', ARGV[4])\n"
     "return {'create', rec[1], rec[2], rec[4] or ''}\n" };
 
@@ -168,6 +174,7 @@ typedef struct {
     char               *earlier;      /* earlier create_started of a create verdict */
     char               *lock_key;
     char               *owner;        /* lock owner while we hold the create lock */
+    long long           busy_ms;      /* a busy verdict: how long the create lock still holds */
     fields_t            f;
     json_t             *cf;
     asana_res_t         res;
@@ -190,7 +197,7 @@ static const char *begin(upsert_t *u)
     u->owner = random_hex(8);
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)now_ms());
-    const char *args[] = { rec_key, map_key, u->lock_key, ref, u->owner, "60000", now };
+    const char *args[] = { rec_key, map_key, u->lock_key, ref, u->owner, CREATE_LOCK_MS, now };
     redisReply *rep = rds_eval(u->ctx->redis, &UPSERT_BEGIN, 3, 7, args, NULL);
     free(rec_key);
     free(map_key);
@@ -202,6 +209,8 @@ static const char *begin(upsert_t *u)
             if (strcmp(rep->element[0]->str, VERDICTS[i]) == 0)
                 verdict = VERDICTS[i];
     }
+    if (verdict && strcmp(verdict, "busy") == 0 && rep->elements == 2)
+        u->busy_ms = rep->element[1]->integer;
     if (verdict && rep->elements == 4) {
         char *data = elem_str(rep, 1);
         json_t *obj = data ? json_loads(data, 0, NULL) : NULL;
@@ -420,8 +429,10 @@ static job_outcome_t upsert(upsert_t *u)
         return JOB_OK;
     }
     if (strcmp(verdict, "busy") == 0) {
+        /* Come back when the lock is gone: then the task exists, or its creator died and the
+         * create_started marker makes us look it up before creating. */
         u->ctx->error = xasprintf("record %s is being created by another writer", u->job->ref);
-        u->ctx->retry_at_ms = now_ms() + 500;
+        u->ctx->retry_at_ms = now_ms() + (u->busy_ms > 0 ? u->busy_ms : 0) + 100;
         return JOB_RETRY;
     }
     bool creating = strcmp(verdict, "create") == 0;
