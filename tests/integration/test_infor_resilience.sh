@@ -78,12 +78,10 @@ while [ $SECONDS -lt $end ]; do
   n=$((n + 1))
   key=$(printf '%010d' $((4001 + (n * 7) % 300)))
   jpost "$ION_URL/_sim/ion/modify" "{\"tenant\":\"DEMO_TST\",\"table\":\"po\",\"key\":\"$key\",\"changes\":{\"NTAM\":\"$n.50\"}}" >/dev/null
+  # --wait exits non-zero when a poll job failed; retries are counted below (the flow's
+  # K_SYNC status is not checked: a scheduled poll may be running at that moment).
   for t in demo-m3 demo-syteline; do
     "$MLC" sync "$t" --wait --timeout 60 >/dev/null || fail "sync $n of $t failed"
-    for flow in purchase_orders supplier_invoices; do
-      st=$("${REDIS_CLI[@]}" HGET "mlc:{$t}:sync:$flow" status)
-      [ "$st" = ok ] || fail "sync $n of $t/$flow: $st: $("${REDIS_CLI[@]}" HGET "mlc:{$t}:sync:$flow" error)"
-    done
   done
   sleep 0.5
 done
