@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asana_events.h"
 #include "asana_input.h"
 #include "asana_render.h"
+#include "asana_webhooks.h"
 
 #define API_PREFIX        "/api/1.0"
 #define MAX_UNPAGED_ITEMS 1000   /* beyond this a listing without limit is refused */
@@ -39,6 +41,11 @@ static const struct {
     { "GET", "/tasks/*", AS_R_TASK_GET, "GET /tasks/{task_gid}" },
     { "PUT", "/tasks/*", AS_R_TASK_UPDATE, "PUT /tasks/{task_gid}" },
     { "DELETE", "/tasks/*", AS_R_TASK_DELETE, "DELETE /tasks/{task_gid}" },
+    { "POST", "/webhooks", AS_R_WEBHOOK_CREATE, "POST /webhooks" },
+    { "GET", "/webhooks", AS_R_WEBHOOKS, "GET /webhooks" },
+    { "GET", "/webhooks/*", AS_R_WEBHOOK_GET, "GET /webhooks/{webhook_gid}" },
+    { "DELETE", "/webhooks/*", AS_R_WEBHOOK_DELETE, "DELETE /webhooks/{webhook_gid}" },
+    { "GET", "/events", AS_R_EVENTS, "GET /events" },
 };
 
 /* Matches path (after the prefix) against pattern; the '*' segment goes to r->param. */
@@ -580,6 +587,17 @@ static void h_option_update(const as_route_t *r, const as_api_ctx_t *c, as_api_r
     json_decref(root);
 }
 
+/* Hands the events of a write on task t to the webhooks (before: snapshot for changes). */
+static void emit(const as_api_ctx_t *c, as_ev_action_t action, const as_task_snap_t *before,
+                 const as_task_t *t)
+{
+    as_event_list_t events = { NULL, 0 };
+    if (!c->hooks)
+        return;
+    as_events_build(action, before, t, as_store_user_gid(c->st), c->now_ms, &events);
+    as_hooks_record(c->hooks, &events);
+}
+
 static void h_task_create(const as_route_t *r, const as_api_ctx_t *c, as_api_reply_t *out)
 {
     json_t *data;
@@ -598,6 +616,7 @@ static void h_task_create(const as_route_t *r, const as_api_ctx_t *c, as_api_rep
         } else {
             reply_object(c, out, 201, AS_RT_TASK, t, sel, AS_FORM_FULL);
             set_location(c, out, "tasks", t->gid);
+            emit(c, AS_EV_ADDED, NULL, t);
         }
         as_task_input_free(&in);
     }
@@ -625,10 +644,15 @@ static void h_task_update(const as_route_t *r, const as_api_ctx_t *c, as_api_rep
     if (as_input_task(data, false, &in, &err) != 0) {
         reply_err(out, &err);
     } else {
-        if (as_store_task_update(c->st, t, &in, &c->policy, c->now_ms, &err) != 0)
+        as_task_snap_t before;
+        as_task_snap_take(t, &before);
+        if (as_store_task_update(c->st, t, &in, &c->policy, c->now_ms, &err) != 0) {
             reply_err(out, &err);
-        else
+        } else {
             reply_object(c, out, 200, AS_RT_TASK, t, sel, AS_FORM_FULL);
+            emit(c, AS_EV_CHANGED, &before, t);
+        }
+        as_task_snap_free(&before);
         as_task_input_free(&in);
     }
     as_sel_free(&sel);
@@ -640,6 +664,7 @@ static void h_task_delete(const as_route_t *r, const as_api_ctx_t *c, as_api_rep
     as_task_t *t = path_object(r, c, AS_K_TASK, "task", out);
     if (!t)
         return;
+    emit(c, AS_EV_DELETED, NULL, t);
     as_store_task_delete(c->st, t);
     out->status = 200;
     buf_append(&out->body, "{\"data\":{}}", 11);

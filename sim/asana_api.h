@@ -30,6 +30,11 @@ typedef enum {
     AS_R_TASK_GET,
     AS_R_TASK_UPDATE,
     AS_R_TASK_DELETE,
+    AS_R_WEBHOOK_CREATE,   /* webhooks and events: served by asana_webhooks */
+    AS_R_WEBHOOKS,
+    AS_R_WEBHOOK_GET,
+    AS_R_WEBHOOK_DELETE,
+    AS_R_EVENTS,
     AS_R_COUNT
 } as_route_id_t;
 
@@ -45,12 +50,15 @@ typedef struct {
  * with another method, as Asana does) give AS_R_NONE with name "<METHOD> (no route)". */
 void as_api_route(const char *method, const char *path, as_route_t *r);
 
+typedef struct as_hooks as_hooks_t;
+
 typedef struct {
     const asana_req_t *req;
     as_store_t        *st;
     as_policy_t        policy;
     int64_t            now_ms;        /* wall clock, for created_at / modified_at */
     uint32_t           offset_salt;   /* makes offset tokens of another run invalid */
+    as_hooks_t        *hooks;         /* receives the events of task writes; NULL: none */
 } as_api_ctx_t;
 
 typedef struct {

@@ -29,6 +29,19 @@ static const struct {
     { "fail_429_pct",         offsetof(asana_config_t, fail_429_pct),         0, 100 },
     { "fail_5xx_pct",         offsetof(asana_config_t, fail_5xx_pct),         0, 100 },
     { "fail_after_write_pct", offsetof(asana_config_t, fail_after_write_pct), 0, 100 },
+    { "webhook_failure_window_s", offsetof(asana_config_t, webhook_failure_window_s), 1,
+      30 * 86400 },
+    { "webhook_retry_base_ms", offsetof(asana_config_t, webhook_retry_base_ms), 1, 3600000 },
+};
+
+/* Boolean members. */
+static const struct {
+    const char *name;
+    size_t      off;
+} bool_members[] = {
+    { "premium",             offsetof(asana_config_t, premium) },
+    { "drop_webhook_events", offsetof(asana_config_t, drop_webhook_events) },
+    { "webhook_sign_wrong",  offsetof(asana_config_t, webhook_sign_wrong) },
 };
 
 static char **strv_dup(char *const *v, size_t n)
@@ -73,6 +86,8 @@ void asana_config_defaults(asana_config_t *c)
         .write_concurrency = 15,
         .read_concurrency = 50,
         .gid_start = 1200000000010000ULL,
+        .webhook_failure_window_s = 86400,
+        .webhook_retry_base_ms = 1000,
     };
     config_copy(c, &d);
 }
@@ -189,6 +204,14 @@ static int apply_member(asana_config_t *c, const char *key, const json_t *v, boo
         *(int *)((char *)c + int_members[i].off) = (int)n;
         return 0;
     }
+    for (size_t i = 0; i < sizeof bool_members / sizeof bool_members[0]; i++) {
+        if (strcmp(key, bool_members[i].name) != 0)
+            continue;
+        if (!json_is_boolean(v))
+            return fail(err, err_len, "%s: expected true or false", key);
+        *(bool *)((char *)c + bool_members[i].off) = json_is_true(v);
+        return 0;
+    }
     if (!initial && (strcmp(key, "workspace_gid") == 0 || strcmp(key, "workspace_name") == 0 ||
                      strcmp(key, "gid_start") == 0))
         return fail(err, err_len, "%s: cannot change at run time (restart the simulator)", key);
@@ -212,10 +235,6 @@ static int apply_member(asana_config_t *c, const char *key, const json_t *v, boo
             return fail(err, err_len, "workspace_name: expected a string");
         free(c->workspace_name);
         c->workspace_name = xstrdup(json_string_value(v));
-    } else if (strcmp(key, "premium") == 0) {
-        if (!json_is_boolean(v))
-            return fail(err, err_len, "premium: expected true or false");
-        c->premium = json_is_true(v);
     } else if (strcmp(key, "projects") == 0) {
         return parse_projects(c, v, initial, err, err_len);
     } else {
@@ -296,7 +315,9 @@ char *asana_config_json(const asana_config_t *c)
                                                   gid_json(c->projects[i].gid), "name",
                                                   c->projects[i].name));
     json_object_set_new(o, "projects", projects);
-    json_object_set_new(o, "premium", json_boolean(c->premium));
+    for (size_t i = 0; i < sizeof bool_members / sizeof bool_members[0]; i++)
+        json_object_set_new(o, bool_members[i].name,
+                            json_boolean(*(const bool *)((const char *)c + bool_members[i].off)));
     for (size_t i = 0; i < sizeof int_members / sizeof int_members[0]; i++)
         json_object_set_new(o, int_members[i].name,
                             json_integer(*(const int *)((const char *)c + int_members[i].off)));

@@ -7,7 +7,10 @@
  *   premium [true], rate_per_min [0 = unlimited], write_concurrency [15], read_concurrency [50],
  *   latency_ms [0], reject_enum_option_names [[]], gid_start [1200000000010000],
  *   fail_429_pct [0], fail_5xx_pct [0], fail_after_write_pct [0] (a write is applied, then
- *   answered 504 as if the response was lost). Gids are digit strings (gid_start may also be
+ *   answered 504 as if the response was lost), webhook_failure_window_s [86400] (failing
+ *   deliveries for this long delete a webhook), webhook_retry_base_ms [1000] (first retry
+ *   delay, doubling), drop_webhook_events [false] (events reach /events but no webhook),
+ *   webhook_sign_wrong [false] (deliveries carry a bad X-Hook-Signature). Gids are digit strings (gid_start may also be
  *   a JSON integer); project gids must lie below gid_start so generated gids never collide. */
 #ifndef MLC_SIM_ASANA_CONFIG_H
 #define MLC_SIM_ASANA_CONFIG_H
@@ -38,6 +41,10 @@ typedef struct {
     int                  fail_429_pct;
     int                  fail_5xx_pct;
     int                  fail_after_write_pct;
+    int                  webhook_failure_window_s;
+    int                  webhook_retry_base_ms;
+    bool                 drop_webhook_events;
+    bool                 webhook_sign_wrong;
 } asana_config_t;
 
 /* Fills *c with the defaults (heap strings; free with asana_config_free). */

@@ -16,9 +16,12 @@
 #include "asana_gate.h"
 #include "asana_render.h"
 #include "asana_store.h"
+#include "asana_webhooks.h"
 #include "util.h"
 
 #define JSON_TYPE "application/json; charset=UTF-8"
+/* Webhook gids lie this far above gid_start: the store's own counter never gets there. */
+#define WEBHOOK_GID_OFFSET 500000000000000ULL
 
 /* Requests answered, by route and status. */
 typedef struct {
@@ -39,6 +42,7 @@ struct asana_sim {
     asana_config_t   cfg;
     asana_gate_t    *gate;
     as_store_t      *st;
+    as_hooks_t      *hooks;       /* webhooks and events; own lock, taken after store_lock */
     stats_t          stats;
     uint64_t         rng;
     uint32_t         offset_salt;
@@ -163,6 +167,10 @@ static void admit(asana_sim_t *s, const as_route_t *r, const char *token, admiss
 static void serve_api(asana_sim_t *s, const as_route_t *r, const asana_req_t *req,
                       as_api_reply_t *reply)
 {
+    if (as_hooks_route(r)) {   /* a webhook create blocks on its handshake: no store lock */
+        as_hooks_handle(s->hooks, r, req, reply);
+        return;
+    }
     if (r->write)
         pthread_rwlock_wrlock(&s->store_lock);
     else
@@ -174,6 +182,7 @@ static void serve_api(asana_sim_t *s, const as_route_t *r, const asana_req_t *re
                     s->cfg.nreject },
         .now_ms = now_ms(),
         .offset_salt = s->offset_salt,
+        .hooks = s->hooks,
     };
     as_api_handle(r, &ctx, reply);
     pthread_rwlock_unlock(&s->store_lock);
@@ -239,7 +248,9 @@ static void sim_stats(asana_sim_t *s, httpd_resp_t *resp)
     buf_t b;
     as_jw_t w;
     asana_gate_peaks_t peaks;
+    as_hooks_stats_t hs;
     buf_init(&b);
+    as_hooks_stats(s->hooks, &hs);
     as_jw_init(&w, &b);
     pthread_rwlock_rdlock(&s->store_lock);
     size_t tasks = as_store_task_count(s->st);
@@ -270,6 +281,13 @@ static void sim_stats(asana_sim_t *s, httpd_resp_t *resp)
         { "per_10s_max", peaks.per_10s_max },
         { "duplicate_enum_names", (int64_t)s->stats.duplicate_enum_names },
         { "tasks", (int64_t)tasks },
+        { "webhooks", (int64_t)hs.webhooks },
+        { "handshakes", (int64_t)hs.handshakes },
+        { "handshake_failures", (int64_t)hs.handshake_failures },
+        { "deliveries", (int64_t)hs.deliveries },
+        { "delivery_failures", (int64_t)hs.delivery_failures },
+        { "events_recorded", (int64_t)hs.events_recorded },
+        { "events_dropped", (int64_t)hs.events_dropped },
     };
     for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
         as_jw_key(&w, figures[i].name);
@@ -288,6 +306,7 @@ static void sim_reset_stats(asana_sim_t *s, httpd_resp_t *resp)
     memset(&s->stats, 0, sizeof s->stats);
     asana_gate_reset(s->gate);
     pthread_mutex_unlock(&s->gate_mu);
+    as_hooks_reset_stats(s->hooks);
     respond_ok(resp);
 }
 
@@ -298,6 +317,30 @@ static void respond_config(asana_sim_t *s, httpd_resp_t *resp)
     pthread_mutex_unlock(&s->gate_mu);
     httpd_resp_json(resp, 200, json);
     free(json);
+}
+
+/* Hands the webhook settings of the configuration to the webhooks (gate_mu held). */
+static void configure_hooks(asana_sim_t *s)
+{
+    as_hooks_settings_t set = {
+        .drop_events = s->cfg.drop_webhook_events,
+        .sign_wrong = s->cfg.webhook_sign_wrong,
+        .failure_window_s = s->cfg.webhook_failure_window_s,
+        .retry_base_ms = s->cfg.webhook_retry_base_ms,
+    };
+    as_hooks_configure(s->hooks, &set);
+}
+
+/* as_project_lookup_fn for the webhooks: the project's name under the store's read lock. */
+static bool lookup_project(void *ud, uint64_t gid, char *name, size_t len)
+{
+    asana_sim_t *s = ud;
+    pthread_rwlock_rdlock(&s->store_lock);
+    const as_project_t *p = as_store_get(s->st, gid, AS_K_PROJECT);
+    if (p)
+        snprintf(name, len, "%s", p->name);
+    pthread_rwlock_unlock(&s->store_lock);
+    return p != NULL;
 }
 
 /* Puts the configured projects into the store (store_lock held for writing). */
@@ -319,6 +362,8 @@ static void sim_config(asana_sim_t *s, const asana_req_t *req, httpd_resp_t *res
     if (rc == 0)
         sync_projects(s);
     pthread_rwlock_unlock(&s->store_lock);
+    if (rc == 0)
+        configure_hooks(s);
     pthread_mutex_unlock(&s->gate_mu);
     free(json);
     if (rc != 0)
@@ -436,7 +481,11 @@ static void serve_sim(asana_sim_t *s, const asana_req_t *req, httpd_resp_t *resp
 {
     bool get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
     const char *what = req->path + strlen("/_sim/");
-    if (get && strcmp(what, "stats") == 0)
+    as_api_reply_t reply = { .status = 0 };
+    buf_init(&reply.body);
+    if (as_hooks_sim(s->hooks, req->method, what, &reply))
+        respond(resp, reply.status, &reply.body, NULL, 0);
+    else if (get && strcmp(what, "stats") == 0)
         sim_stats(s, resp);
     else if (post && strcmp(what, "reset-stats") == 0)
         sim_reset_stats(s, resp);
@@ -450,6 +499,7 @@ static void serve_sim(asana_sim_t *s, const asana_req_t *req, httpd_resp_t *resp
         sim_reset(s, resp);
     else
         respond_error(resp, 404, "No matching route for request", 0);
+    buf_free(&reply.body);
 }
 
 /* ---- lifecycle and entry points -------------------------------------------------------------- */
@@ -472,6 +522,9 @@ asana_sim_t *asana_sim_new(const char *config_json, char *err, size_t err_len)
     s->rng = ((uint64_t)now_ms() << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)s;
     s->rng |= 1;
     s->offset_salt = (uint32_t)(s->rng >> 7);
+    s->hooks = as_hooks_new(s->cfg.workspace_gid, s->cfg.gid_start + WEBHOOK_GID_OFFSET,
+                            (uint32_t)(s->rng >> 17), lookup_project, s);
+    configure_hooks(s);
     return s;
 }
 
@@ -519,6 +572,7 @@ void asana_sim_destroy(asana_sim_t **sp)
     if (!sp || !*sp)
         return;
     asana_sim_t *s = *sp;
+    as_hooks_destroy(&s->hooks);
     as_store_destroy(&s->st);
     asana_gate_destroy(&s->gate);
     asana_config_free(&s->cfg);

@@ -10,6 +10,7 @@
 #include "erp.h"
 #include "keys.h"
 #include "log.h"
+#include "reference.h"
 #include "tenant.h"
 #include "util.h"
 
@@ -302,6 +303,10 @@ job_outcome_t poll_handle(job_ctx_t *ctx, const job_t *job)
     if (rep)
         freeReplyObject(rep);
     free(skey);
+
+    /* Reference data first, so the seed job tends to run before the tasks that use it; a
+     * failure is logged and audited there and does not fail the poll. */
+    reference_sync(ctx, &cfg, flow, pt->key, err, sizeof err);
 
     run_t *run = xcalloc(1, sizeof *run);
     run->ctx = ctx;

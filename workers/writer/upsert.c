@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "lock.h"
 #include "log.h"
+#include "seed.h"
 #include "tenant.h"
 #include "util.h"
 
@@ -498,7 +499,8 @@ job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
         ctx->error = xstrdup("writer has no master key (MLC_MASTER_KEY / MLC_MASTER_KEY_FILE)");
         return JOB_RETRY;
     }
-    if (strcmp(job->type, "upsert_task") != 0) {
+    bool seed = strcmp(job->type, "seed_enums") == 0;
+    if (!seed && strcmp(job->type, "upsert_task") != 0) {
         ctx->error = xasprintf("writer: unknown job type %s", job->type);
         return JOB_FATAL;
     }
@@ -509,6 +511,8 @@ job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
         ctx->error = xstrdup(err);
         return strstr(err, "redis unreachable") ? JOB_RETRY : JOB_FATAL;
     }
+    if (seed)
+        return seed_enums(ctx, job, cfg, wt->cache);
     upsert_t u = { .ctx = ctx, .job = job, .t = cfg };
     asana_init(&u.a, ctx->http, ctx->redis, cfg->asana_base, cfg->asana_token);
     u.a.defer_release = true;
