@@ -10,7 +10,8 @@ endif
 endif
 PKGS    := libcurl jansson libzmq hiredis openssl libmicrohttpd
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+# -MMD -MP: every object also depends on the headers it includes (build/**/*.d).
+CFLAGS  += -MMD -MP -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -D_GNU_SOURCE -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 # Each binary loads only the libraries it uses (workers never map libmicrohttpd and GnuTLS).
@@ -87,6 +88,8 @@ bench: all
 
 clean:
 	rm -rf bin build build-san
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 
 # Keep objects of unit tests (make would delete them as intermediates and rebuild every time).
 .SECONDARY:

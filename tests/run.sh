@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites: `tests/run.sh` (all), `tests/run.sh unit`, `tests/run.sh integration`,
-# or `tests/run.sh NAME...` for single tests (bin/tests/test_x or tests/integration/test_x.sh).
+# or `tests/run.sh NAME...` for single tests: `test_x` is the unit test bin/tests/test_x,
+# `test_x.sh` the integration test tests/integration/test_x.sh.
 # Each test runs with a time limit; the last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ run_one() {
 }
 
 units() { for t in "$BIN"/tests/test_*; do [ -x "$t" ] && run_one "$(basename "$t")" "$t"; done; }
-integrations() { for t in tests/integration/test_*.sh; do [ -f "$t" ] && run_one "$(basename "$t" .sh)" bash "$t"; done; }
+integrations() { for t in tests/integration/test_*.sh; do [ -f "$t" ] && run_one "$(basename "$t")" bash "$t"; done; }
 
 case "$mode" in
   all) units; integrations ;;
@@ -30,7 +31,8 @@ case "$mode" in
   integration) integrations ;;
   *) for n in "$@"; do
        if [ -x "$BIN/tests/$n" ]; then run_one "$n" "$BIN/tests/$n"
-       elif [ -f "tests/integration/$n.sh" ]; then run_one "$n" bash "tests/integration/$n.sh"
+       elif [ -f "tests/integration/$n" ]; then run_one "$n" bash "tests/integration/$n"
+       elif [ -f "tests/integration/$n.sh" ]; then run_one "$n.sh" bash "tests/integration/$n.sh"
        else echo "no test named $n"; failed=$((failed + 1)); fi
      done ;;
 esac

@@ -1,86 +1,305 @@
-/* mlc-webhook-gw: the HTTP front door for Asana webhooks. This version serves /healthz, which
- * reports whether Redis answers; the webhook endpoints arrive with the back-flow work. */
+/* mlc-webhook-gw: the HTTP front door for Asana webhooks.
+ *   POST /webhooks/{tenant}  handshake (X-Hook-Secret, only while a registration is in flight)
+ *                            and HMAC-verified event deliveries, recorded durably before 200
+ *   GET  /healthz            200 when Redis answers, else 503
+ *   GET  /metrics            Prometheus counters and the request latency histogram
+ * Requests are served by a pool of threads, each handler taking one of as many Redis/bus
+ * connections, so a handler never waits for another request (Asana's create call blocks on
+ * the handshake it triggers). */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "audit.h"
+#include "bus.h"
 #include "config.h"
+#include "gw_hook.h"
+#include "gw_metrics.h"
+#include "gw_store.h"
 #include "httpd.h"
 #include "log.h"
 #include "redis.h"
 #include "util.h"
 
+#define MAX_TENANTS 4096
+
+/* One thread's share of the outside world, connected lazily. */
+typedef struct {
+    rds_t *redis;
+    bus_t *bus;
+    bool   busy;
+} gw_conn_t;
+
 typedef struct {
     const char     *redis_url;
+    const char     *broker_url;
+    uint8_t         key[MLC_KEY_LEN];
+    gws_opts_t      store;
+    size_t          max_body;
+    gwm_t          *metrics;
     pthread_mutex_t lock;
-    rds_t          *redis;
+    pthread_cond_t  freed;
+    gw_conn_t      *conns;
+    int             nconns;
 } gw_t;
 
-static bool redis_alive(gw_t *gw)
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Takes a free connection slot (there is one per server thread, so this does not wait in
+ * practice) and connects its Redis if needed. Returns the slot; its redis is NULL when Redis
+ * cannot be reached. Give it back with conn_release. */
+static gw_conn_t *conn_acquire(gw_t *gw)
 {
     pthread_mutex_lock(&gw->lock);
-    if (!gw->redis) {
-        char err[128];
-        gw->redis = rds_connect(gw->redis_url, err, sizeof err);
+    gw_conn_t *c = NULL;
+    while (!c) {
+        for (int i = 0; i < gw->nconns && !c; i++)
+            if (!gw->conns[i].busy)
+                c = &gw->conns[i];
+        if (!c)
+            pthread_cond_wait(&gw->freed, &gw->lock);
     }
-    redisReply *rep = gw->redis ? rds_cmd(gw->redis, "PING") : NULL;
+    c->busy = true;
+    pthread_mutex_unlock(&gw->lock);
+    if (!c->redis) {
+        char err[256];
+        c->redis = rds_connect(gw->redis_url, err, sizeof err);
+        if (!c->redis)
+            mlog(LOG_WARN, "gw.redis", "%s", err);
+    }
+    return c;
+}
+
+static void conn_release(gw_t *gw, gw_conn_t *c)
+{
+    pthread_mutex_lock(&gw->lock);
+    c->busy = false;
+    pthread_cond_signal(&gw->freed);
+    pthread_mutex_unlock(&gw->lock);
+}
+
+static void healthz(gw_t *gw, httpd_resp_t *resp)
+{
+    gw_conn_t *c = conn_acquire(gw);
+    redisReply *rep = c->redis ? rds_cmd(c->redis, "PING") : NULL;
     bool ok = rds_ok(rep);
     if (rep)
         freeReplyObject(rep);
-    pthread_mutex_unlock(&gw->lock);
-    return ok;
+    conn_release(gw, c);
+    httpd_resp_json(resp, ok ? 200 : 503,
+                    ok ? "{\"status\":\"ok\",\"redis\":true}" : "{\"status\":\"degraded\",\"redis\":false}");
+}
+
+/* Answers a handshake: echoes X-Hook-Secret only when gws_handshake accepted it. An empty
+ * secret is refused without asking Redis. */
+static void handshake(gw_t *gw, rds_t *r, const char *tenant, const char *secret,
+                      httpd_resp_t *resp)
+{
+    int rc = *secret ? gws_handshake(r, gw->key, tenant, secret) : 0;
+    if (rc < 0) {
+        httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
+        return;
+    }
+    gwm_delivery(gw->metrics, tenant, rc ? GWM_HANDSHAKE_ACCEPTED : GWM_HANDSHAKE_REFUSED);
+    mlog(rc ? LOG_INFO : LOG_WARN, rc ? "gw.handshake" : "gw.handshake_refused", "tenant %s", tenant);
+    if (rc) {
+        httpd_resp_header(resp, "X-Hook-Secret", secret);
+        httpd_resp_json(resp, 200, "{\"ok\":true}");
+    } else {
+        httpd_resp_json(resp, 403, "{\"error\":\"no webhook registration in flight\"}");
+    }
+}
+
+/* Rejects a delivery with status, counts outcome and audits it (event, reason). */
+static void reject(gw_t *gw, rds_t *r, const char *tenant, int status, gwm_outcome_t outcome,
+                   const char *event, const char *reason, size_t body_len, httpd_resp_t *resp)
+{
+    gwm_delivery(gw->metrics, tenant, outcome);
+    audit_add(r, tenant, "-", event, json_pack("{ss sI}", "reason", reason, "bytes", (json_int_t)body_len));
+    json_t *e = json_pack("{ss}", "error", reason);
+    char *text = json_dumps(e, JSON_COMPACT);
+    httpd_resp_json(resp, status, text);
+    free(text);
+    json_decref(e);
+}
+
+/* A delivery: rejected (413 / 401 / 400) or, once verified, a heartbeat or events recorded
+ * before the 200; the new jobs are published afterwards. b is the parsed body, NULL when the
+ * body is too large or not a delivery (parse_err says why). d comes from gws_begin with b. */
+static void delivery(gw_t *gw, gw_conn_t *c, const char *tenant, gws_delivery_t *d,
+                     const gwh_batch_t *b, const char *parse_err, const httpd_req_t *req,
+                     httpd_resp_t *resp)
+{
+    size_t len = 0;
+    const char *body = httpd_body(req, &len);
+    const char *secret = gws_secret(d);
+    if (len > gw->max_body) {
+        reject(gw, c->redis, tenant, 413, GWM_TOO_LARGE, "webhook.too_large", "body too large", len, resp);
+        return;
+    }
+    if (!gwh_signature_ok(secret, body, len, httpd_header(req, "X-Hook-Signature"))) {
+        reject(gw, c->redis, tenant, 401, GWM_BAD_SIGNATURE, "webhook.bad_signature",
+               secret ? "missing or wrong X-Hook-Signature" : "no webhook secret stored", len, resp);
+        return;
+    }
+    if (!b) {
+        reject(gw, c->redis, tenant, 400, GWM_MALFORMED, "webhook.malformed", parse_err, len, resp);
+        return;
+    }
+    if (b->n == 0) {
+        if (gws_heartbeat(c->redis, tenant) < 0) {
+            httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
+        } else {
+            gwm_delivery(gw->metrics, tenant, GWM_HEARTBEAT);
+            httpd_resp_json(resp, 200, "{\"ok\":true}");
+        }
+        return;
+    }
+    gws_result_t res;
+    if (gws_record(c->redis, d, &gw->store, &res) < 0) {
+        httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
+        return;
+    }
+    gwm_delivery(gw->metrics, tenant, res.fresh ? GWM_ACCEPTED : GWM_DUPLICATE);
+    gwm_enqueued(gw->metrics, tenant, res.fresh);
+    char msg[128];
+    snprintf(msg, sizeof msg, "{\"ok\":true,\"new\":%d,\"duplicates\":%d,\"unknown_tasks\":%d}",
+             res.fresh, res.duplicates, res.unknown);
+    httpd_resp_json(resp, 200, msg);
+    if (res.njobs && !c->bus)
+        c->bus = bus_producer_new(gw->broker_url);
+    for (int i = 0; c->bus && i < res.njobs; i++)
+        bus_publish(c->bus, "write", tenant, res.job_ids[i]);
+    gws_result_free(&res);
+}
+
+/* POST /webhooks/{tenant}. A delivery body is parsed before the signature is checked so that
+ * the tenant, its secret and the events' dedupe state come back in one Redis round trip; it
+ * is used only once the signature over the raw bytes matched. */
+static void webhook(gw_t *gw, gwh_route_t route, const char *tenant, const httpd_req_t *req,
+                    httpd_resp_t *resp)
+{
+    size_t len = 0;
+    const char *body = httpd_body(req, &len);
+    gwh_batch_t b = { 0 };
+    char perr[256] = "";
+    bool parsed = route == GWH_DELIVERY && len <= gw->max_body
+                  && gwh_batch_parse(body, len, &b, perr, sizeof perr) == 0;
+    gw_conn_t *c = conn_acquire(gw);
+    gws_delivery_t *d = c->redis ? gws_begin(c->redis, gw->key, tenant, parsed ? &b : NULL) : NULL;
+    if (!d)
+        httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
+    else if (!gws_known(d))
+        httpd_resp_json(resp, 404, "{\"error\":\"unknown tenant\"}");
+    else if (route == GWH_HANDSHAKE)
+        handshake(gw, c->redis, tenant, httpd_header(req, "X-Hook-Secret"), resp);
+    else
+        delivery(gw, c, tenant, d, parsed ? &b : NULL, perr, req, resp);
+    gws_end(c->redis, &d);
+    conn_release(gw, c);
+    gwh_batch_free(&b);
 }
 
 static void handle(void *ud, const httpd_req_t *req, httpd_resp_t *resp)
 {
     gw_t *gw = ud;
-    if (strcmp(httpd_path(req), "/healthz") == 0 && strcmp(httpd_method(req), "GET") == 0) {
-        bool ok = redis_alive(gw);
-        httpd_resp_json(resp, ok ? 200 : 503,
-                        ok ? "{\"status\":\"ok\",\"redis\":true}" : "{\"status\":\"degraded\",\"redis\":false}");
+    int64_t t0 = mono_us();
+    char tenant[GWH_TENANT_MAX + 1];
+    gwh_route_t route = gwh_route(httpd_method(req), httpd_path(req),
+                                  httpd_header(req, "X-Hook-Secret") != NULL, tenant);
+    switch (route) {
+    case GWH_HEALTHZ: healthz(gw, resp); return;
+    case GWH_METRICS: {
+        char *text = gwm_render(gw->metrics);
+        httpd_resp_body(resp, 200, "text/plain; version=0.0.4", text, strlen(text));
+        free(text);
         return;
     }
-    httpd_resp_json(resp, 404, "{\"error\":\"not found\"}");
+    case GWH_BAD_METHOD: httpd_resp_json(resp, 405, "{\"error\":\"method not allowed\"}"); return;
+    case GWH_NOT_FOUND: httpd_resp_json(resp, 404, "{\"error\":\"not found\"}"); return;
+    case GWH_HANDSHAKE:
+    case GWH_DELIVERY: webhook(gw, route, tenant, req, resp); break;
+    }
+    gwm_latency(gw->metrics, mono_us() - t0);
 }
 
 int main(int argc, char **argv)
 {
     int port = (int)env_long("MLC_GW_PORT", 18088);
     const char *bind_addr = env_or("MLC_GW_BIND", "127.0.0.1");
+    int threads = (int)env_long("MLC_GW_THREADS", 8);
     static const struct option opts[] = { { "port", required_argument, NULL, 'p' },
                                           { "bind", required_argument, NULL, 'b' },
+                                          { "threads", required_argument, NULL, 't' },
                                           { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
     int c;
-    while ((c = getopt_long(argc, argv, "p:b:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:b:t:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': port = atoi(optarg); break;
         case 'b': bind_addr = optarg; break;
+        case 't': threads = atoi(optarg); break;
         case 'h':
-            printf("usage: mlc-webhook-gw [--port N] [--bind ADDR]\n"
-                   "Serves GET /healthz (200 when Redis answers, else 503).\n"
-                   "Environment: MLC_GW_PORT (18088), MLC_GW_BIND (127.0.0.1), MLC_REDIS_URL.\n");
+            printf("usage: mlc-webhook-gw [--port N] [--bind ADDR] [--threads N]\n"
+                   "Asana webhook target: POST /webhooks/{tenant} (handshake + signed events),\n"
+                   "GET /healthz, GET /metrics (Prometheus).\n"
+                   "Environment: MLC_GW_PORT (18088), MLC_GW_BIND (127.0.0.1), MLC_GW_THREADS (8),\n"
+                   "MLC_GW_MAX_BODY (1048576), MLC_HOOK_DEDUPE_S (86400), MLC_EVENTS_MAXLEN (100000),\n"
+                   "MLC_REDIS_URL, MLC_BROKER_URL, MLC_MASTER_KEY or MLC_MASTER_KEY_FILE.\n");
             return 0;
         default: return 2;
         }
     }
+    if (threads < 2)
+        threads = 2;   /* a handshake arrives while the create call that caused it is pending */
     log_init("mlc-webhook-gw");
     install_stop_signals();
-    gw_t gw = { .redis_url = env_or("MLC_REDIS_URL", DEFAULT_REDIS_URL) };
-    pthread_mutex_init(&gw.lock, NULL);
+    gw_t gw = { .redis_url = env_or("MLC_REDIS_URL", DEFAULT_REDIS_URL),
+                .broker_url = env_or("MLC_BROKER_URL", DEFAULT_BROKER_URL),
+                .max_body = (size_t)env_long("MLC_GW_MAX_BODY", 1 << 20),
+                .nconns = threads };
     char err[256];
-    httpd_opts_t ho = { .bind_addr = bind_addr, .port = port, .threads = 2, .handler = handle, .ud = &gw };
-    httpd_t *h = httpd_start(&ho, err, sizeof err);
-    if (!h) {
-        mlog(LOG_ERROR, "gw.listen", "%s", err);
+    if (master_key_load(gw.key, err, sizeof err) < 0) {
+        mlog(LOG_ERROR, "gw.master_key", "%s", err);
         return 1;
     }
-    mlog(LOG_INFO, "gw.start", "listening on %s:%d", bind_addr, httpd_port(h));
-    while (!g_stop)
-        sleep_ms(200);
-    httpd_stop(&h);
-    rds_destroy(&gw.redis);
-    mlog(LOG_INFO, "gw.stop", "stopped");
-    return 0;
+    if (gw.max_body == 0)
+        gw.max_body = 1 << 20;
+    gws_opts_from_env(&gw.store);
+    gw.metrics = gwm_new(MAX_TENANTS);
+    gw.conns = xcalloc((size_t)threads, sizeof *gw.conns);
+    pthread_mutex_init(&gw.lock, NULL);
+    pthread_cond_init(&gw.freed, NULL);
+    /* httpd answers 413 itself beyond its limit, before the tenant is known; twice the
+     * gateway's limit lets the handler count (and audit) most oversized deliveries. */
+    httpd_opts_t ho = { .bind_addr = bind_addr, .port = port, .threads = threads,
+                        .max_body = 2 * gw.max_body, .handler = handle, .ud = &gw };
+    httpd_t *h = httpd_start(&ho, err, sizeof err);
+    int rc = 0;
+    if (!h) {
+        mlog(LOG_ERROR, "gw.listen", "%s", err);
+        rc = 1;
+    } else {
+        mlog(LOG_INFO, "gw.start", "listening on %s:%d with %d threads", bind_addr, httpd_port(h), threads);
+        while (!g_stop)
+            sleep_ms(200);
+        httpd_stop(&h);
+        mlog(LOG_INFO, "gw.stop", "stopped");
+    }
+    for (int i = 0; i < gw.nconns; i++) {
+        rds_destroy(&gw.conns[i].redis);
+        bus_destroy(&gw.conns[i].bus);
+    }
+    free(gw.conns);
+    gwm_destroy(&gw.metrics);
+    pthread_cond_destroy(&gw.freed);
+    pthread_mutex_destroy(&gw.lock);
+    return rc;
 }
