@@ -362,8 +362,11 @@ char *enum_option(asana_t *a, const char *tenant, const char *field_gid, const c
             break;
         }
         if (unreachable || mono_ms() > deadline) {
-            snprintf(res->error, sizeof res->error, unreachable ? "redis unreachable"
-                     : "timed out waiting for another writer to create enum option \"%s\"", name);
+            if (unreachable)
+                snprintf(res->error, sizeof res->error, "redis unreachable");
+            else
+                snprintf(res->error, sizeof res->error,
+                         "timed out waiting for another writer to create enum option \"%s\"", name);
             res->retryable = 1;
             break;
         }
