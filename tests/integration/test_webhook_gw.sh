@@ -92,6 +92,12 @@ job=$(R --scan --pattern "mlc:{$T}:job:evt:*")
 R HGET "$job" payload | grep -q '"gid":"1300000000000001"' || fail "job payload"
 [ "$(audits webhook.event)" -eq 1 ] || fail "event not audited once"
 ok "a signed delivery sent 5 times -> one stream entry, one job ($job)"
+# The writer handles the job in audit-only mode: the event lands in PO 4711's audit trail.
+job_done() { [ "$(R HGET "$1" state)" = done ]; }
+wait_until 15 job_done "$job"
+R --raw XRANGE "mlc:{$T}:audit" - + | grep -A3 '^po:4711$' | grep -q '^writeback.audit_only$' \
+  || fail "no writeback.audit_only audit entry for po:4711"
+ok "the writer recorded the event in the audit trail of po:4711 (audit-only mode)"
 
 # Twenty concurrent deliveries of a new event: still recorded once.
 python3 - <<PY || fail "concurrent deliveries"

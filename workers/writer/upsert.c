@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "events.h"
 #include "keys.h"
 #include "lock.h"
 #include "log.h"
@@ -499,6 +500,8 @@ job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
         ctx->error = xstrdup("writer has no master key (MLC_MASTER_KEY / MLC_MASTER_KEY_FILE)");
         return JOB_RETRY;
     }
+    if (strcmp(job->type, "webhook_event") == 0)
+        return webhook_event_audit(ctx, job);
     bool seed = strcmp(job->type, "seed_enums") == 0;
     if (!seed && strcmp(job->type, "upsert_task") != 0) {
         ctx->error = xasprintf("writer: unknown job type %s", job->type);
