@@ -7,6 +7,7 @@
 
 #include "bus.h"
 #include "job.h"
+#include "crypto.h"
 #include "keys.h"
 #include "log.h"
 #include "schedule.h"
@@ -159,11 +160,21 @@ static int advance(rds_t *r, const char *key, int64_t from, int64_t to)
     return rc;
 }
 
+char *sched_key(const char *tenant, const char *flow, const char *spec)
+{
+    char spec_hash[65];
+    sha256_hex(spec, strlen(spec), spec_hash);
+    char *slot = xasprintf("%s:%.8s", flow, spec_hash);
+    char *key = xasprintf(K_SCHED, tenant, slot);
+    free(slot);
+    return key;
+}
+
 /* Fires flow i of e when due. */
 static void fire_if_due(sched_t *s, tenant_entry_t *e, size_t i, int64_t now)
 {
     const flow_cfg_t *flow = &e->cfg.flows[i];
-    char *key = xasprintf(K_SCHED, e->id, flow->name);
+    char *key = sched_key(e->id, flow->name, flow->schedule);
     redisReply *rep = rds_cmd(s->redis, "GET %s", key);
     if (rep && rep->type == REDIS_REPLY_NIL) {
         freeReplyObject(rep);

@@ -20,4 +20,8 @@ sched_t *sched_new(const char *redis_url, const char *broker_url, const uint8_t 
 /* One pass over all tenants. Returns 0, or -1 when Redis was unreachable. */
 int sched_tick(sched_t *s);
 void sched_destroy(sched_t **s); /* safe twice */
+/* The K_SCHED key of a tenant's flow. It names the first 8 hex of SHA-256(spec), so a changed
+ * schedule starts from its own next slot instead of waiting for a due time of the old one.
+ * Caller frees. */
+char *sched_key(const char *tenant, const char *flow, const char *spec);
 #endif

@@ -75,7 +75,9 @@ for e in ("redis", "broker", "sim_ifs", "sim_asana", "webhook_gw"):
     assert e in s["endpoints"], e
 assert all(p["alive"] for p in s["processes"]), s["processes"]
 f = s["tenants"]["demo"]["flows"]["purchase_orders"]
-assert f["status"] == "ok" and s["tenants"]["demo"]["tasks_mapped"] == 700, s["tenants"]["demo"]
+# "running" when the 5-minute schedule fires at this moment; the last sync is still reported.
+assert f["status"] in ("ok", "running") and f.get("finished_at"), f
+assert s["tenants"]["demo"]["tasks_mapped"] == 700, s["tenants"]["demo"]
 print("ok: status --json reports every endpoint, live processes and the last sync")
 PY
 "$MLC" down

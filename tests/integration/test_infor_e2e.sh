@@ -24,6 +24,9 @@ ion = t["erp"]["ionapi"]
 for k in ("iu", "pu"):
     ion[k] = ion[k].replace("127.0.0.1:18082", "127.0.0.1:" + sys.argv[2])
 t["asana"]["base_url"] = sys.argv[3] + "/api/1.0"
+# Only this test's syncs run: a scheduled poll would overwrite the figures checked below.
+t["flows"] = [{"name": f, "schedule": "weekly on sun at 03:00"}
+              for f in ("purchase_orders", "supplier_invoices")]
 print(json.dumps(t))
 PY
 }

@@ -23,6 +23,9 @@ text = open(sys.argv[1]).read().replace("127.0.0.1:18082", "127.0.0.1:" + sys.ar
                               .replace("127.0.0.1:18083", "127.0.0.1:" + sys.argv[4])
 t = json.loads(text)
 t["erp"]["page_size"] = int(sys.argv[2])
+# Only this test's syncs run: a scheduled poll would overwrite the figures checked below.
+t["flows"] = [{"name": f, "schedule": "weekly on sun at 03:00"}
+              for f in ("purchase_orders", "supplier_invoices")]
 print(json.dumps(t))
 PY
   "$MLC" tenant add "$MLC_RUN_DIR/${f%%:*}" >/dev/null

@@ -8,6 +8,7 @@
 
 #include "crypto.h"
 #include "fixture.h"
+#include "scheduler.h"
 #include "job.h"
 #include "keys.h"
 #include "tenant.h"
@@ -110,7 +111,7 @@ static void test_first_sight_sets_next_slot(void **state)
 {
     int64_t before = now_ms();
     assert_int_equal(run_once(), 0);
-    char *key = xasprintf(K_SCHED, "acme", FLOW);
+    char *key = sched_key("acme", FLOW, "every 60 minutes");
     long long due = get_int(R, key);
     assert_true(due > before && due <= now_ms() + 3600000);
     assert_int_equal(due % 3600000, 0); /* "every N" slots are aligned */
@@ -122,7 +123,7 @@ static void test_first_sight_sets_next_slot(void **state)
 
 static void test_fires_once_across_schedulers(void **state)
 {
-    char *key = xasprintf(K_SCHED, "acme", FLOW);
+    char *key = sched_key("acme", FLOW, "every 60 minutes");
     long long due = (now_ms() / 1000 - 5) * 1000;
     set_int(R, key, due);
     pid_t pids[4];
@@ -203,7 +204,7 @@ static void test_survives_redis_outage(void **state)
     rds_t *r = rds_connect(tmp.url, err, sizeof err);
     assert_non_null(r);
     store_tenant(r);
-    char *key = xasprintf(K_SCHED, "acme", FLOW);
+    char *key = sched_key("acme", FLOW, "every 60 minutes");
     set_int(r, key, (now_ms() / 1000 - 1) * 1000);
     char *q = xasprintf(K_QUEUE, "acme", "poll");
     long deadline = fx_mono_ms() + 5000;
@@ -231,6 +232,20 @@ static void test_help(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }
 
+/* A changed schedule gets its own due-time key, so it starts from its own next slot. */
+static void test_changed_schedule_has_its_own_key(void **state)
+{
+    char *a = sched_key("acme", FLOW, "every 60 minutes");
+    char *b = sched_key("acme", FLOW, "daily at 06:00");
+    char *c = sched_key("acme", FLOW, "every 60 minutes");
+    assert_string_not_equal(a, b);
+    assert_string_equal(a, c);
+    assert_true(str_starts(a, "mlc:{acme}:sched:" FLOW ":"));
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +254,7 @@ int main(void)
         cmocka_unit_test_setup(test_housekeeping, flush_and_store),
         cmocka_unit_test(test_survives_redis_outage),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_changed_schedule_has_its_own_key),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
