@@ -26,7 +26,8 @@
 #define K_TOKEN_REFRESH  "mlc:{%s}:token:%s:refresh"   /* STRING sealed OAuth2 refresh token (ion), kept
                                                           until refused, rotated or revoked */
 #define K_ASANA_FIELDS   "mlc:{%s}:asana:fields:%s"    /* HASH field name -> "gid type", per project gid */
-#define K_ASANA_ENUM     "mlc:{%s}:asana:enum:%s"      /* HASH option name -> option gid, per field gid */
+#define K_ASANA_ENUM     "mlc:{asana:%s}:enum"         /* HASH option name -> option gid of one enum field gid (shared by the tenants of a workspace) */
+#define K_ASANA_ENUM_LOCK "mlc:{asana:%s}:lock:enum:%.16s" /* STRING lock while an option (name hash) of a field gid is created */
 #define K_ASANA_LOCK     "mlc:{%s}:asana:lock:%s"      /* STRING lock for a create (field/option/task) */
 #define K_REF            "mlc:{%s}:ref:%s"             /* HASH reference data read from the ERP, e.g.
                                                           suppliers: id -> name (reference.c) */

@@ -330,11 +330,11 @@ char *enum_option(asana_t *a, const char *tenant, const char *field_gid, const c
         free(ckey);
         return xstrdup(hit);
     }
-    char *key = xasprintf(K_ASANA_ENUM, tenant, field_gid);
+    /* Per field, not per tenant: tenants sharing a workspace share its fields' options. */
+    char *key = xasprintf(K_ASANA_ENUM, field_gid);
     char name_hash[65];
     sha256_hex(name, strlen(name), name_hash);
-    char *lock_name = xasprintf("enum:%s:%.16s", field_gid, name_hash);
-    char *lock_key = xasprintf(K_ASANA_LOCK, tenant, lock_name);
+    char *lock_key = xasprintf(K_ASANA_ENUM_LOCK, field_gid, name_hash);
     char *gid = NULL;
     int64_t deadline = mono_ms() + 20000;
     while (!(gid = option_cached(a->redis, key, name))) {
@@ -376,7 +376,6 @@ char *enum_option(asana_t *a, const char *tenant, const char *field_gid, const c
         json_object_set_new(cache->options, ckey, json_string(gid));
     free(ckey);
     free(key);
-    free(lock_name);
     free(lock_key);
     return gid;
 }
