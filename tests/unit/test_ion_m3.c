@@ -276,10 +276,10 @@ static void test_errors(void **state)
     assert_nok(f, run(f, "PPS200MI/GetHead", "PUNO=0000009999", NULL), 200, "WPU0103", "PUNO");
     assert_nok(f, run(f, "PPS001MI/ListHeadBasic", "CONO=100", "FACI=A01", NULL), 400, NULL,
                "FACI");
-    assert_nok(f, run(f, "PPS001MI/ListHeadBasic;returncols=PUNO,XXXX", "CONO=100", NULL), 400,
-               NULL, "XXXX");
+    assert_nok(f, run(f, "PPS001MI/ListHeadBasic;returncols=PUNO,NOCOL", "CONO=100", NULL), 400,
+               NULL, "NOCOL");
     assert_nok(f, run(f, "PPS001MI/LstNothing", NULL), 400, NULL, NULL);
-    assert_nok(f, run(f, "XXX001MI/ListHeadBasic", NULL), 400, NULL, NULL);
+    assert_nok(f, run(f, "NOPROGMI/ListHeadBasic", NULL), 400, NULL, NULL);
     json_t *j = run(f, "v1:PPS200MI/GetHead", NULL);
     assert_int_equal(f->res.status, 200);
     assert_string_equal(json_string_value(json_object_get(j, "@type")), "ServerReturnedNOK");
