@@ -27,6 +27,7 @@ OBJ     := build$(if $(SAN),-san)
 COMMON_SRC    := $(wildcard common/*.c)
 BROKER_SRC    := $(wildcard broker/broker*.c)
 SCHED_SRC     := $(wildcard broker/sched*.c)
+ERP_SRC       := $(wildcard workers/erp/*.c)
 POLLER_SRC    := $(wildcard workers/poller/*.c)
 WRITER_SRC    := $(wildcard workers/writer/*.c)
 GW_SRC        := $(wildcard webhook-gw/*.c)
@@ -49,16 +50,19 @@ $(OBJ)/%.o: %.c $(wildcard common/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -I$(<D) -c -o $@ $<
 
+# Both workers use the ERP clients (the poller reads, the writer writes back).
+$(OBJ)/workers/%.o: CFLAGS += -Iworkers/erp
+
 # Unit tests see the headers of every process directory.
 $(OBJ)/tests/unit/%.o: tests/unit/%.c $(wildcard common/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit -Iworkers/poller -Iworkers/writer -Isim -Ibroker -Icli -Iwebhook-gw -c -o $@ $<
+	$(CC) $(CFLAGS) -Itests/unit -Iworkers/erp -Iworkers/poller -Iworkers/writer -Isim -Ibroker -Icli -Iwebhook-gw -c -o $@ $<
 
 $(BIN)/mlc:            $(call objs,$(CLI_SRC))    $(OBJ)/libmlc.a
 $(BIN)/mlc-broker:     $(call objs,$(BROKER_SRC)) $(OBJ)/libmlc.a
 $(BIN)/mlc-scheduler:  $(call objs,$(SCHED_SRC))  $(OBJ)/libmlc.a
-$(BIN)/mlc-poller:     $(call objs,$(POLLER_SRC)) $(OBJ)/libmlc.a
-$(BIN)/mlc-writer:     $(call objs,$(WRITER_SRC)) $(OBJ)/libmlc.a
+$(BIN)/mlc-poller:     $(call objs,$(POLLER_SRC) $(ERP_SRC)) $(OBJ)/libmlc.a
+$(BIN)/mlc-writer:     $(call objs,$(WRITER_SRC) $(ERP_SRC)) $(OBJ)/libmlc.a
 $(BIN)/mlc-webhook-gw: $(call objs,$(GW_SRC))     $(OBJ)/libmlc.a
 $(BIN)/mlc-sim:        $(call objs,$(SIM_SRC))    $(OBJ)/libmlc.a
 $(PROGS):
@@ -66,8 +70,8 @@ $(PROGS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests may also test code of a process directory: they link every object of
-# sim/ workers/ broker/ except the files that hold main().
-LIB_OBJS = $(call objs,$(filter-out %_main.c,$(POLLER_SRC) $(WRITER_SRC) $(SIM_SRC) $(BROKER_SRC) $(SCHED_SRC) $(GW_SRC) $(CLI_SRC)))
+# sim/ workers/ broker/ webhook-gw/ cli/ except the files that hold main().
+LIB_OBJS = $(call objs,$(filter-out %_main.c,$(ERP_SRC) $(POLLER_SRC) $(WRITER_SRC) $(SIM_SRC) $(BROKER_SRC) $(SCHED_SRC) $(GW_SRC) $(CLI_SRC)))
 $(BIN)/tests/%: $(OBJ)/tests/unit/%.o $(LIB_OBJS) $(OBJ)/libmlc.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -1,4 +1,4 @@
-/* Tests of the pure IFS OData helpers (workers/poller/ifs.c). */
+/* Tests of the pure IFS OData helpers (workers/erp/ifs.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

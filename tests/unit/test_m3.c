@@ -1,4 +1,4 @@
-/* Tests of workers/poller/m3.c. Pure helpers: URLs of v2 and v1 list requests on the default
+/* Tests of workers/erp/m3.c. Pure helpers: URLs of v2 and v1 list requests on the default
  * flows of the m3 profile, the paging decisions and v1 record flattening. The driver (ERP_M3):
  * against a scripted M3 list transaction over real HTTP (common/httpd.c) and a real
  * redis-server for the token cache: paging from the last key, v1, errors in a 200 and as 400,

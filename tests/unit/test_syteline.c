@@ -1,4 +1,4 @@
-/* Tests of workers/poller/syteline.c. Pure helpers: IDO date conversions both ways, the load
+/* Tests of workers/erp/syteline.c. Pure helpers: IDO date conversions both ways, the load
  * filter and URL on the default flows of the syteline profile, bookmark paging decisions, date
  * members of a row made ISO for record_map. The driver (ERP_SYTELINE): against a scripted IDO
  * load over real HTTP (common/httpd.c) and a real redis-server: bookmark paging, the Mongoose

@@ -1,8 +1,8 @@
 /* ion: what the M3 and SyteLine drivers share for one read through the Infor ION API gateway:
  * the tenant's .ionapi (erp.ionapi), the token source (ion_token.c, cached by token.c under
  * system "ion") and the API base URL {iu}/{ti}. */
-#ifndef MLC_POLLER_ION_H
-#define MLC_POLLER_ION_H
+#ifndef MLC_ERP_ION_H
+#define MLC_ERP_ION_H
 #include "erp.h"
 #include "ion_token.h"
 #include "ionapi.h"
