@@ -90,6 +90,10 @@ run: all
 bench: all
 	bench/run.sh
 
+# Docker Compose deployment test (tests/deploy/): needs a Docker engine; prints SKIPPED otherwise.
+test-deploy: all
+	tests/deploy/run.sh
+
 clean:
 	rm -rf bin build build-san
 
@@ -98,4 +102,4 @@ clean:
 # Keep objects of unit tests (make would delete them as intermediates and rebuild every time).
 .SECONDARY:
 
-.PHONY: all unit test test-unit run bench clean
+.PHONY: all unit test test-unit test-deploy run bench clean
