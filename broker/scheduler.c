@@ -25,6 +25,8 @@ typedef struct {
     bool         *has_sched; /* per flow: a valid schedule */
     int64_t       loaded_at; /* mono ms of the last load attempt */
     bool          seen;      /* still in K_TENANTS this tick */
+    int64_t       hook_slot; /* last watchdog slot submitted */
+    int64_t       rec_slot;  /* last reconciliation slot submitted */
 } tenant_entry_t;
 
 struct sched {
@@ -35,6 +37,8 @@ struct sched {
     uint8_t         key[MLC_KEY_LEN];
     tenant_entry_t *tenants;
     size_t          ntenants;
+    long            watchdog_s;  /* MLC_WEBHOOK_WATCHDOG_S */
+    long            reconcile_s; /* MLC_RECONCILE_S */
 };
 
 /* KEYS: sched key. ARGV: expected due, next due. 1 when this caller advanced it. */
@@ -212,6 +216,26 @@ static void fire_if_due(sched_t *s, tenant_entry_t *e, size_t i, int64_t now)
     free(key);
 }
 
+/* Submits a writer job of type once per slot of interval_s seconds (id "<type>:<slot>", so
+ * several schedulers submit it once). *last keeps the slot done; a failed submit is tried
+ * again next tick. */
+static void fire_periodic(sched_t *s, tenant_entry_t *e, int64_t now, const char *type,
+                          long interval_s, int64_t *last)
+{
+    if (interval_s <= 0)
+        return;
+    int64_t slot = now / (interval_s * 1000);
+    if (slot == *last)
+        return;
+    char *id = xasprintf("%s:%lld", type, (long long)slot);
+    job_t j = {.id = id, .tenant = e->id, .service = "write", .type = (char *)type, .ref = "-"};
+    if (job_submit(s->redis, s->bus, &j) >= 0)
+        *last = slot;
+    else
+        mlog(LOG_ERROR, "sched.fire", "tenant %s: cannot record job %s", e->id, id);
+    free(id);
+}
+
 /* ---- housekeeping ------------------------------------------------------------------------ */
 
 /* Publishes ids (moved back to queued by a sweep) and frees them. */
@@ -259,6 +283,10 @@ int sched_tick(sched_t *s)
         for (size_t i = 0; e->loaded && i < e->cfg.nflows; i++)
             if (e->has_sched[i])
                 fire_if_due(s, e, i, now);
+        if (e->loaded) {
+            fire_periodic(s, e, now, "webhook_check", s->watchdog_s, &e->hook_slot);
+            fire_periodic(s, e, now, "reconcile", s->reconcile_s, &e->rec_slot);
+        }
         housekeep(s, e->id, now);
     }
     tenant_ids_free(ids, n);
@@ -271,6 +299,8 @@ sched_t *sched_new(const char *redis_url, const char *broker_url, const uint8_t 
     sched_t *s = xcalloc(1, sizeof *s);
     s->redis_url = xstrdup(redis_url);
     memcpy(s->key, key, MLC_KEY_LEN);
+    s->watchdog_s = env_long("MLC_WEBHOOK_WATCHDOG_S", 60);
+    s->reconcile_s = env_long("MLC_RECONCILE_S", 300);
     s->bus = bus_producer_new(broker_url);
     if (!s->bus)
         sched_destroy(&s);

@@ -225,7 +225,9 @@ int cmd_up(int argc, char **argv)
                    "ION on MLC_SIM_ION_PORT, 18082; Asana on MLC_SIM_ASANA_PORT, 18083), adds the demo\n"
                    "tenants (deploy/demo: IFS, M3, SyteLine) and syncs them; MLC_SIM_IFS_CONFIG,\n"
                    "MLC_SIM_ION_CONFIG, MLC_SIM_ASANA_CONFIG pass JSON settings to the simulators;\n"
-                   "--no-sync adds the demo tenant without starting a sync (benchmarks).\n",
+                   "--no-sync adds the demo tenant without starting a sync (benchmarks).\n"
+                   "The webhook gateway listens on MLC_GW_PORT (18088); Asana is told to deliver to\n"
+                   "MLC_WEBHOOK_URL (default http://127.0.0.1:<MLC_GW_PORT>).\n",
                    cli_run_dir());
             return 0;
         } else {
@@ -345,6 +347,11 @@ int cmd_up(int argc, char **argv)
     }
     if (rc == 0) {
         char *gw_port = xasprintf("%ld", env_long("MLC_GW_PORT", 18088));
+        /* Where Asana delivers webhooks: the local gateway unless the operator says otherwise. */
+        char *hook_url = xasprintf("http://127.0.0.1:%s", gw_port);
+        setenv("MLC_WEBHOOK_URL", env_or("MLC_WEBHOOK_URL", hook_url), 1);
+        free(hook_url);
+        json_object_set_new(endpoints, "webhook_url", json_string(getenv("MLC_WEBHOOK_URL")));
         rc |= start_proc(procs, "broker", "mlc-broker", NULL, NULL);
         rc |= start_proc(procs, "scheduler", "mlc-scheduler", NULL, NULL);
         rc |= start_proc(procs, "poller", "mlc-poller", NULL, NULL);

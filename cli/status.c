@@ -32,6 +32,30 @@ static long long count_of(rds_t *r, const char *cmd, const char *key)
     return n;
 }
 
+/* The tenant's webhook as the writer, the watchdog and the gateway left it (K_HOOK without
+ * the sealed secret), with a one-word verdict "health": healthy | registering | inactive |
+ * error | not_registered. */
+static json_t *webhook_status(rds_t *r, const char *id)
+{
+    char *k = xasprintf(K_HOOK, id);
+    json_t *h = hash_json(r, k);
+    free(k);
+    json_object_set_new(h, "secret_stored", json_boolean(json_object_get(h, "secret") != NULL));
+    json_object_del(h, "secret");
+    k = xasprintf(K_HOOK_PENDING, id);
+    bool pending = count_of(r, "EXISTS", k) > 0;
+    free(k);
+    const char *gid = json_string_value(json_object_get(h, "gid"));
+    const char *err = json_string_value(json_object_get(h, "last_error"));
+    const char *active = json_string_value(json_object_get(h, "active"));
+    const char *health = pending ? "registering"
+                         : err && *err ? "error"
+                         : !gid || !*gid ? "not_registered"
+                         : active && strcmp(active, "1") == 0 ? "healthy" : "inactive";
+    json_object_set_new(h, "health", json_string(health));
+    return h;
+}
+
 static json_t *tenant_status(rds_t *r, const uint8_t *key, const char *id)
 {
     json_t *t = json_object();
@@ -53,6 +77,7 @@ static json_t *tenant_status(rds_t *r, const uint8_t *key, const char *id)
     k = xasprintf(K_STATS, id);
     json_object_set_new(t, "counters", hash_json(r, k));
     free(k);
+    json_object_set_new(t, "webhook", webhook_status(r, id));
     json_t *flows = json_object();
     tenant_cfg_t cfg;
     char err[256];
@@ -172,6 +197,15 @@ static void print_text(json_t *s)
                (long long)json_integer_value(json_object_get(q, "dead")));
         if (json_object_get(v, "error"))
             printf("  error: %s\n", sget(v, "error"));
+        json_t *h = json_object_get(v, "webhook"), *c = json_object_get(v, "counters");
+        printf("  webhook %s (%s): last delivery %s, last check %s, last sweep %s%s%s; "
+               "write-backs applied %s, already %s, failed %s\n",
+               sget(h, "gid"), sget(h, "health"), sget(h, "last_delivery_at"),
+               sget(h, "checked_at"), sget(h, "reconciled_at"),
+               *sget(h, "last_error") != '-' ? "; error: " : "",
+               *sget(h, "last_error") != '-' ? sget(h, "last_error") : "",
+               sget(c, "writeback_applied"), sget(c, "writeback_already"),
+               sget(c, "writeback_failed"));
         const char *fk;
         json_t *f;
         json_object_foreach(json_object_get(v, "flows"), fk, f)

@@ -30,7 +30,7 @@ const char *const TENANT_SECRET_PATHS[] = {
 
 /* Defaults of every tenant, whatever its ERP. */
 static const char TENANT_DEFAULTS[] =
-    "{\"asana\":{\"currency_code\":\"EUR\",\"fields\":{"
+    "{\"asana\":{\"currency_code\":\"EUR\",\"rate_per_min\":1500,\"fields\":{"
     "\"number\":\"Document No\",\"erp_key\":\"ERP Key\",\"supplier\":\"Supplier\","
     "\"amount\":\"Amount\",\"currency\":\"Currency\",\"gl_account\":\"GL Account\","
     "\"cost_center\":\"Cost Center\",\"status\":\"ERP Status\"}}}";
@@ -511,6 +511,10 @@ static int asana_section(json_t *raw, tenant_cfg_t *out, char *err, size_t err_l
     if (!code || strlen(code) != 3 || strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
         return failf(err, err_len, "asana.currency_code: must be a 3-letter ISO 4217 code (got %s)",
                      json_describe(cc, got, sizeof got));
+    int rate;
+    if (need_int(asana, "asana", "rate_per_min", 1, 1000000, &rate, err, err_len) < 0)
+        return -1;
+    out->asana_rate_per_min = rate;
     out->asana_base = xstrdup(base);
     out->asana_token = xstrdup(token);
     out->asana_workspace = xstrdup(ws);

@@ -14,7 +14,8 @@
  *                "page_size": 5000, "rate_per_min": 1000 },
  *     "asana": { "base_url": "https://app.asana.com/api/1.0", "token": "...",
  *                "workspace": "gid", "project": "gid",
- *                "fields": { "number": "Document No", ... }, "currency_code": "EUR" },
+ *                "fields": { "number": "Document No", ... }, "currency_code": "EUR",
+ *                "rate_per_min": 1500 },
  *     "flows": [ { "name": "purchase_orders", "kind": "po", "entity": "...", "key": "OrderNo",
  *                  "modified_field": "...", "company_field": "Company", "map": {...},
  *                  "schedule": "every 5 minutes", "page_size": 5000 } ] }
@@ -52,6 +53,8 @@ typedef struct {
     char       *asana_project;
     json_t     *asana_fields;   /* logical field -> Asana custom field name */
     char       *currency_code;  /* currency of the Amount number field, default "EUR" */
+    long        asana_rate_per_min; /* requests per minute of the token, across all processes
+                                       (default 1500: a paid plan; free plans allow 150) */
     flow_cfg_t *flows;
     size_t      nflows;
     json_t     *raw;        /* the whole tenant object after defaults */

@@ -35,11 +35,17 @@
                                                           while it exists no poll reads the reference */
 #define K_ASANA_SLOTS    "mlc:{asana:%s}:inflight:%s"  /* ZSET in-flight Asana requests per token hash, reads|writes */
 #define K_ASANA_WS_LOCK  "mlc:{asana:%s}:lock:fields"   /* STRING lock while custom fields of a workspace gid are created (tenants may share a workspace) */
+#define K_ASANA_RATE     "mlc:{asana:%s}:rate"         /* STRING GCRA theoretical arrival time (ms) of a token's per-minute rate */
 #define K_ASANA_PAUSE    "mlc:{asana:%s}:pause"        /* STRING set while a token is rate limited (TTL = Retry-After) */
 #define K_HOOK           "mlc:{%s}:webhook"            /* HASH the tenant's Asana webhook: gid resource target secret(sealed) active created_at last_delivery_at */
 #define K_HOOK_PENDING   "mlc:{%s}:webhook:pending"    /* STRING set (TTL 60 s) while this connector registers a webhook: value = resource gid */
 #define K_HOOK_SEEN      "mlc:{%s}:webhook:seen:%s"    /* STRING dedupe of one event (sha of its content), TTL MLC_HOOK_DEDUPE_S */
+#define K_WRITEBACK      "mlc:{%s}:writeback:%s"       /* HASH the approval write-back of one record ref: decision state
+                                                          (running|applied|already|not_applicable|failed) job lock_until
+                                                          task started_at finished_at mode conflicts error */
 #define K_EVENTS         "mlc:{%s}:events"             /* STREAM verified webhook events, approx. MAXLEN MLC_EVENTS_MAXLEN */
 #define K_AUDIT          "mlc:{%s}:audit"              /* STREAM audit trail of the tenant */
+#define K_ERP_RATE       "mlc:{%s}:erp:rate"           /* STRING GCRA theoretical arrival time (ms) of the tenant's ERP rate */
+#define K_ERP_PAUSE      "mlc:{%s}:erp:pause"          /* STRING set while the tenant's ERP asked to back off (429/503, TTL = Retry-After) */
 #define K_STATS          "mlc:{%s}:stats"              /* HASH counters */
 #endif

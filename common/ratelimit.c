@@ -16,6 +16,25 @@ static rds_script_t ACQUIRE = { "slot_acquire",
     "  return 1 end "
     "return 0" };
 
+/* KEYS: rate key, pause key. ARGV: emission interval ms, burst tolerance ms, "1" when the pause
+ * key is to be checked. Returns 0 when
+ * taken, else the ms to wait (negative: a pause). Time is the server's, so every process
+ * shares one clock. */
+static rds_script_t GCRA = { "rate_gcra",
+    "if ARGV[3] == '1' then "
+    "  local p = redis.call('PTTL', KEYS[2]) "
+    "  if p > 0 then return -p end "
+    "end "
+    "local t = redis.call('TIME') "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "if tat < now then tat = now end "
+    "local ahead = tat - now - tonumber(ARGV[2]) "
+    "if ahead > 0 then return math.ceil(ahead) end "
+    "local new = tat + tonumber(ARGV[1]) "
+    "redis.call('SET', KEYS[1], string.format('%.3f', new), 'PX', math.ceil(new - now) + 1000) "
+    "return 0" };
+
 static rds_script_t PAUSE = { "pause_extend",
     "if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then "
     "  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end return 1" };
@@ -57,6 +76,44 @@ int rl_slot_wait(rds_t *r, const char *slots_key, const char *pause_key, int cap
             *paused_ms = wait > 5 ? wait : 0;
             return 0;
         }
+        sleep_ms(wait);
+    }
+}
+
+int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
+                 int burst, int64_t *wait_ms)
+{
+    double interval = 60000.0 / (double)(rate_per_min > 0 ? rate_per_min : 1);
+    char iv[32], tol[32];
+    snprintf(iv, sizeof iv, "%.3f", interval);
+    snprintf(tol, sizeof tol, "%.3f", interval * (burst > 1 ? burst - 1 : 0));
+    const char *args[] = { rate_key, pause_key ? pause_key : rate_key, iv, tol,
+                           pause_key ? "1" : "0" };
+    redisReply *rep = rds_eval(r, &GCRA, 2, 5, args, NULL);
+    if (!rds_ok(rep) || rep->type != REDIS_REPLY_INTEGER) {
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    long long v = rep->integer;
+    freeReplyObject(rep);
+    if (v == 0)
+        return 1;
+    *wait_ms = v < 0 ? -v : v;
+    return 0;
+}
+
+int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
+                 int burst, int64_t max_wait_ms)
+{
+    int64_t deadline = mono_ms() + max_wait_ms;
+    for (;;) {
+        int64_t wait = 0;
+        int rc = rl_rate_take(r, rate_key, pause_key, rate_per_min, burst, &wait);
+        if (rc != 0)
+            return rc;
+        if (wait > deadline - mono_ms())
+            return 0;
         sleep_ms(wait);
     }
 }

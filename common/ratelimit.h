@@ -1,7 +1,10 @@
 /* ratelimit: limits shared by every process through Redis, each check one Lua script.
  * In-flight slots: a ZSET of holders scored by expiry, so a holder that dies frees its slot
  * after ttl. Pause: a key with a TTL set from a 429/503 Retry-After; while it exists every
- * process waits instead of calling that system. */
+ * process waits instead of calling that system. Rate: a GCRA (generic cell rate algorithm)
+ * per key: one theoretical arrival time in Redis, requests spaced 60000/rate_per_min ms apart
+ * on the Redis server's clock, with a burst allowance, so N processes together never exceed
+ * the rate over any window longer than the burst. */
 #ifndef MLC_RATELIMIT_H
 #define MLC_RATELIMIT_H
 #include <stdint.h>
@@ -17,6 +20,14 @@ int rl_slot_acquire(rds_t *r, const char *slots_key, const char *pause_key, int 
 int rl_slot_wait(rds_t *r, const char *slots_key, const char *pause_key, int cap,
                  int64_t ttl_ms, const char *holder, int64_t max_wait_ms, int64_t *paused_ms);
 void rl_slot_release(rds_t *r, const char *slots_key, const char *holder);
+/* Takes one request of rate_per_min (burst: requests allowed back to back, >= 1) from
+ * rate_key unless pause_key (may be NULL) is set. Returns 1 taken, 0 when the caller must
+ * wait *wait_ms first (rate: until its turn; pause: the pause left), -1 Redis unreachable. */
+int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
+                 int burst, int64_t *wait_ms);
+/* Blocking form: waits up to max_wait_ms for a turn. 1 taken, 0 timed out, -1 unreachable. */
+int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
+                 int burst, int64_t max_wait_ms);
 /* Sets (or extends, never shortens) the pause window to ms from now. */
 void rl_pause(rds_t *r, const char *pause_key, int64_t ms);
 #endif

@@ -28,6 +28,7 @@ static const struct {
       "GET /workspaces/{workspace_gid}/projects" },
     { "GET", "/projects/*", AS_R_PROJECT, "GET /projects/{project_gid}" },
     { "GET", "/projects/*/tasks", AS_R_PROJECT_TASKS, "GET /projects/{project_gid}/tasks" },
+    { "GET", "/tasks", AS_R_TASKS, "GET /tasks" },
     { "GET", "/projects/*/custom_field_settings", AS_R_PROJECT_SETTINGS,
       "GET /projects/{project_gid}/custom_field_settings" },
     { "POST", "/projects/*/addCustomFieldSetting", AS_R_ADD_SETTING,
@@ -465,13 +466,12 @@ static bool keep_task(const void *item, const void *arg)
     return f->modified_since < 0 || t->modified_ms >= f->modified_since;
 }
 
-static void h_project_tasks(const as_route_t *r, const as_api_ctx_t *c, as_api_reply_t *out)
+/* Lists p's tasks with the completed_since / modified_since filters of the query. */
+static void reply_tasks(const as_route_t *r, const as_api_ctx_t *c, as_project_t *p,
+                        as_api_reply_t *out)
 {
-    as_project_t *p = path_object(r, c, AS_K_PROJECT, "project", out);
     task_filter_t f;
     as_err_t err;
-    if (!p)
-        return;
     if (as_input_since("completed_since", as_req_query(c->req, "completed_since"), true,
                        c->now_ms, &f.completed_since, &err) != 0 ||
         as_input_since("modified_since", as_req_query(c->req, "modified_since"), false,
@@ -482,6 +482,37 @@ static void h_project_tasks(const as_route_t *r, const as_api_ctx_t *c, as_api_r
     list_t l = { .rt = AS_RT_TASK, .items = (void *const *)p->tasks, .n = p->ntasks,
                  .tasks = true, .keep = keep_task, .keep_arg = &f };
     reply_list(r, c, &l, out);
+}
+
+static void h_project_tasks(const as_route_t *r, const as_api_ctx_t *c, as_api_reply_t *out)
+{
+    as_project_t *p = path_object(r, c, AS_K_PROJECT, "project", out);
+    if (p)
+        reply_tasks(r, c, p, out);
+}
+
+/* GET /tasks: Asana wants one of project, tag, section, user_task_list or assignee +
+ * workspace; the simulator serves project (what the connector's reconciliation uses). */
+static void h_tasks(const as_route_t *r, const as_api_ctx_t *c, as_api_reply_t *out)
+{
+    const char *project = as_req_query(c->req, "project");
+    uint64_t gid;
+    char msg[160];
+    if (!project) {
+        reply_error(out, 400, "Must specify exactly one of project, tag, section, user task list, "
+                              "or assignee + workspace");
+        return;
+    }
+    if (as_gid_parse(project, &gid) != 0) {
+        snprintf(msg, sizeof msg, "project: Not a recognized ID: %.64s", project);
+        reply_error(out, 400, msg);
+        return;
+    }
+    as_project_t *p = as_store_get(c->st, gid, AS_K_PROJECT);
+    if (!p)
+        reply_unknown(out, "project", gid);
+    else
+        reply_tasks(r, c, p, out);
 }
 
 static void h_project_settings(const as_route_t *r, const as_api_ctx_t *c, as_api_reply_t *out)
@@ -686,6 +717,7 @@ static const struct {
     [AS_R_WORKSPACE_PROJECTS] = { h_workspace_projects, NULL },
     [AS_R_PROJECT] = { h_project, NULL },
     [AS_R_PROJECT_TASKS] = { h_project_tasks, NULL },
+    [AS_R_TASKS] = { h_tasks, NULL },
     [AS_R_PROJECT_SETTINGS] = { h_project_settings, NO_SETTINGS },
     [AS_R_ADD_SETTING] = { h_add_setting, NO_SETTINGS },
     [AS_R_FIELD_CREATE] = { h_field_create, NO_FIELDS },

@@ -20,6 +20,7 @@ typedef enum {
     AS_R_WORKSPACE_PROJECTS,
     AS_R_PROJECT,
     AS_R_PROJECT_TASKS,
+    AS_R_TASKS,            /* GET /tasks?project=..: getTasks, the only form with modified_since */
     AS_R_PROJECT_SETTINGS,
     AS_R_ADD_SETTING,
     AS_R_FIELD_CREATE,

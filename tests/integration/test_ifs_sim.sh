@@ -266,12 +266,13 @@ get_token mlc-demo demo-secret
 req POST "$BASE/_sim/config" -d '{"rate_per_min":0}'
 ok "rate limit per client_id with Retry-After"
 
-req POST "$BASE/_sim/config" -d '{"token_lifetime_s":1}'
+# 3 s: long enough for the first call on a busy machine, short enough to wait out.
+req POST "$BASE/_sim/config" -d '{"token_lifetime_s":3}'
 get_token mlc-demo demo-secret
-check 'd["expires_in"] == 1' "short lifetime"
+check 'd["expires_in"] == 3' "short lifetime"
 api GET "$PO?\$top=1"
 expect 200 "fresh short token"
-sleep 1.2
+sleep 3.2
 api GET "$PO?\$top=1"
 expect 401 "expired token"
 check '"expired" in d["error"]["message"]' "expired message"

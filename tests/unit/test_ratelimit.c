@@ -1,5 +1,6 @@
 /* Tests of common/ratelimit.c on a real redis-server: the in-flight cap holds across threads
- * with their own connections, and a pause stops everyone until it expires. */
+ * with their own connections, a pause stops everyone until it expires, and the GCRA rate
+ * passes its burst then spaces requests, shared by several connections. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,12 +86,58 @@ static void test_dead_holder_frees_slot_after_ttl(void **state)
     rds_destroy(&r);
 }
 
+/* GCRA: the burst passes back to back, then each request waits its turn. */
+static void test_rate_burst_then_spacing(void **state)
+{
+    char err[128];
+    rds_t *r = rds_connect(rs.url, err, sizeof err);
+    int64_t wait = 0;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(rl_rate_take(r, "g:rate", NULL, 60, 5, &wait), 1);
+    assert_int_equal(rl_rate_take(r, "g:rate", NULL, 60, 5, &wait), 0);
+    assert_true(wait > 800 && wait <= 1000);
+    rl_pause(r, "g:pause", 300);
+    assert_int_equal(rl_rate_take(r, "g:other", "g:pause", 60, 5, &wait), 0);
+    assert_true(wait > 100 && wait <= 300);
+    rds_destroy(&r);
+}
+
+static atomic_int rate_taken;
+
+static void *rate_worker(void *arg)
+{
+    char err[128];
+    rds_t *r = rds_connect(rs.url, err, sizeof err);
+    for (int i = 0; i < 10; i++)
+        if (rl_rate_wait(r, "m:rate", "m:pause", 1200, 1, 10000) == 1)
+            atomic_fetch_add(&rate_taken, 1);
+    rds_destroy(&r);
+    return NULL;
+}
+
+/* Four connections share one rate: 40 requests at 1200/min (one per 50 ms) cannot finish
+ * sooner than 39 intervals, whatever the interleaving. */
+static void test_rate_shared_across_connections(void **state)
+{
+    pthread_t th[4];
+    int64_t t0 = mono_ms();
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, rate_worker, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    int64_t took = mono_ms() - t0;
+    assert_int_equal(atomic_load(&rate_taken), 40);
+    assert_true(took >= 39 * 50 - 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cap_holds_across_connections),
         cmocka_unit_test(test_pause_blocks_then_expires),
         cmocka_unit_test(test_dead_holder_frees_slot_after_ttl),
+        cmocka_unit_test(test_rate_burst_then_spacing),
+        cmocka_unit_test(test_rate_shared_across_connections),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

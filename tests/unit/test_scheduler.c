@@ -172,7 +172,11 @@ static void test_housekeeping(void **state)
     fx_sleep_ms(10);
     assert_int_equal(run_once(), 0);
     char *q = xasprintf(K_QUEUE, "acme", "write");
-    assert_int_equal(zcard(R, q), 2);
+    redisReply *rep = rds_cmd(R, "ZMSCORE %s expired retrying", q);
+    assert_true(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2);
+    assert_int_not_equal(rep->element[0]->type, REDIS_REPLY_NIL);
+    assert_int_not_equal(rep->element[1]->type, REDIS_REPLY_NIL);
+    freeReplyObject(rep);
     free(q);
     assert_int_equal(job_load(R, "acme", "expired", &c), 1);
     assert_string_equal(c.state, "queued");
@@ -180,6 +184,38 @@ static void test_housekeeping(void **state)
     assert_int_equal(job_load(R, "acme", "retrying", &c), 1);
     assert_string_equal(c.state, "queued");
     job_free(&c);
+}
+
+/* The webhook watchdog and the reconciliation sweep (default 60 s and 300 s): one writer job
+ * each per interval slot, however many scheduler runs see the slot. */
+static void test_periodic_writer_jobs(void **state)
+{
+    assert_int_equal(run_once(), 0);
+    assert_int_equal(run_once(), 0);
+    long long hook_slot = now_ms() / 60000, rec_slot = now_ms() / 300000;
+    char *q = xasprintf(K_QUEUE, "acme", "write");
+    redisReply *rep = rds_cmd(R, "ZRANGE %s 0 -1", q);
+    assert_non_null(rep);
+    int hooks = 0, sweeps = 0;
+    for (size_t i = 0; i < rep->elements; i++) {
+        const char *id = rep->element[i]->str;
+        hooks += strncmp(id, "webhook_check:", 14) == 0;
+        sweeps += strncmp(id, "reconcile:", 10) == 0;
+        job_t j;
+        if (strncmp(id, "webhook_check:", 14) == 0 || strncmp(id, "reconcile:", 10) == 0) {
+            long long slot = atoll(strchr(id, ':') + 1);
+            assert_true(slot == (id[0] == 'w' ? hook_slot : rec_slot) ||
+                        slot == (id[0] == 'w' ? hook_slot : rec_slot) - 1);
+            assert_int_equal(job_load(R, "acme", id, &j), 1);
+            assert_string_equal(j.service, "write");
+            assert_string_equal(j.type, id[0] == 'w' ? "webhook_check" : "reconcile");
+            job_free(&j);
+        }
+    }
+    freeReplyObject(rep);
+    free(q);
+    assert_true(hooks >= 1 && hooks <= 2);   /* 2 only when a minute turned between the runs */
+    assert_true(sweeps >= 1 && sweeps <= 2);
 }
 
 static void test_survives_redis_outage(void **state)
@@ -251,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_first_sight_sets_next_slot, flush_and_store),
         cmocka_unit_test_setup(test_fires_once_across_schedulers, flush_and_store),
+        cmocka_unit_test_setup(test_periodic_writer_jobs, flush_and_store),
         cmocka_unit_test_setup(test_housekeeping, flush_and_store),
         cmocka_unit_test(test_survives_redis_outage),
         cmocka_unit_test(test_help),

@@ -1,5 +1,6 @@
 /* erp: the driver list and the page request every driver uses (see erp.h). */
 #include "erp.h"
+#include "erp_gate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,36 @@ char *erp_members(const flow_cfg_t *flow)
     return buf_steal(&b);
 }
 
+int erp_gate(const erp_read_t *in, const char *label, char *err, size_t err_len,
+             int64_t *retry_after_ms)
+{
+    int64_t later = 0;
+    int g = erp_gate_wait(in->redis, in->tenant, ERP_GATE_MAX_WAIT_MS, &later);
+    if (g == 1)
+        return 0;
+    if (g < 0)
+        snprintf(err, err_len, "%s: redis unreachable", label);
+    else
+        snprintf(err, err_len, "%s: the tenant's ERP is paused or at its rate limit "
+                 "(next turn in %lld ms)", label, (long long)later);
+    *retry_after_ms = later;
+    return -1;
+}
+
+char *erp_auth_header(const erp_read_t *in, const erp_source_t *src, char *err, size_t err_len)
+{
+    char terr[256];
+    char *token = token_get(in->redis, in->master_key, in->tenant->id, src->system,
+                            ERP_TOKEN_AHEAD_MS, src->fetch, src->fetch_ud, terr, sizeof terr);
+    if (!token) {
+        snprintf(err, err_len, "%s", terr);
+        return NULL;
+    }
+    char *auth = xasprintf("Authorization: Bearer %s", token);
+    free(token);
+    return auth;
+}
+
 /* Body sink state: the scanner of the current attempt and what feeding it gave. */
 typedef struct {
     jscan_t *scan;
@@ -74,16 +105,15 @@ int erp_fetch_page(const erp_read_t *in, const erp_source_t *src, const erp_scan
     const char *tenant = in->tenant->id;
     for (int attempt = 0;; attempt++) {
         memset(page, 0, sizeof *page);
-        char terr[256];
-        char *token = token_get(in->redis, in->master_key, tenant, src->system,
-                                ERP_TOKEN_AHEAD_MS, src->fetch, src->fetch_ud, terr, sizeof terr);
-        if (!token) {
-            snprintf(out->error, sizeof out->error, "%s", terr);
+        if (erp_gate(in, src->label, out->error, sizeof out->error, &out->retry_after_ms) != 0) {
             out->retryable = 1;
             return -1;
         }
-        char *auth = xasprintf("Authorization: Bearer %s", token);
-        free(token);
+        char *auth = erp_auth_header(in, src, out->error, sizeof out->error);
+        if (!auth) {
+            out->retryable = 1;
+            return -1;
+        }
         const char *hdrs[] = { auth, "Accept: application/json", src->header, NULL };
         if (sc->on_attempt)
             sc->on_attempt(sc->ud);
@@ -104,6 +134,7 @@ int erp_fetch_page(const erp_read_t *in, const erp_source_t *src, const erp_scan
                 snprintf(page->scan_error, sizeof page->scan_error, "%s", jscan_error(f.scan));
             long ra = http_retry_after_ms(&resp);
             page->retry_after_ms = ra > 0 ? ra : 0;
+            erp_gate_answer(in->redis, in->tenant, resp.status, ra);
         }
         http_resp_free(&resp);
         jscan_destroy(&f.scan);

@@ -81,7 +81,16 @@ typedef struct {
     char scan_error[160];  /* why the body was not complete */
 } erp_page_t;
 
-/* GETs url with "Authorization: Bearer <token>" and streams the body, whatever the status,
+/* Waits for the tenant's turn at its ERP (erp_gate.h: shared rate and pause), at most
+ * ERP_GATE_MAX_WAIT_MS. 0 go; -1 not now, with err ("<label>: ...") and *retry_after_ms set:
+ * the caller gives its job back as a retry instead of holding a worker thread. */
+int erp_gate(const erp_read_t *in, const char *label, char *err, size_t err_len,
+             int64_t *retry_after_ms);
+/* The header line "Authorization: Bearer <token>" of src (token.c cache, renewed ahead of
+ * expiry as for every page), malloc'd; NULL with err when no token could be had. */
+char *erp_auth_header(const erp_read_t *in, const erp_source_t *src, char *err, size_t err_len);
+/* GETs url (after erp_gate) with "Authorization: Bearer <token>" and streams the body,
+ * whatever the status,
  * through jsonscan into sc, one item in memory at a time. A 401 drops the cached token and
  * repeats the request once with a fresh one. Returns 0 when an answer arrived (see *page), -1
  * when none did (token or transport failure): out->error says why and out->retryable is 1. */

@@ -54,6 +54,13 @@ char *ifs_filter(const flow_cfg_t *flow, const char *company, const char *since,
     return buf_steal(&b);
 }
 
+/* "/" when base_url does not end in one, else "": joins it with IFS_PROJECTION_PATH + 1. */
+static const char *base_slash(const char *base_url)
+{
+    size_t blen = strlen(base_url);
+    return blen && base_url[blen - 1] == '/' ? "" : "/";
+}
+
 char *ifs_page_url(const char *base_url, const flow_cfg_t *flow, const char *company,
                    const char *since, const char *after_key, int top)
 {
@@ -62,11 +69,9 @@ char *ifs_page_url(const char *base_url, const flow_cfg_t *flow, const char *com
     char *f = url_encode(filter);
     char *s = url_encode(select);
     char *o = url_encode(flow->key_field);
-    size_t blen = strlen(base_url);
-    const char *slash = blen && base_url[blen - 1] == '/' ? "" : "/";
-    char *url = xasprintf("%s%s%s%s?$select=%s%s%s&$orderby=%s&$top=%d", base_url, slash,
-                          IFS_PROJECTION_PATH + 1, flow->entity, s, *filter ? "&$filter=" : "",
-                          f, o, top);
+    char *url = xasprintf("%s%s%s%s?$select=%s%s%s&$orderby=%s&$top=%d", base_url,
+                          base_slash(base_url), IFS_PROJECTION_PATH + 1, flow->entity, s,
+                          *filter ? "&$filter=" : "", f, o, top);
     free(filter);
     free(select);
     free(f);
@@ -75,22 +80,29 @@ char *ifs_page_url(const char *base_url, const flow_cfg_t *flow, const char *com
     return url;
 }
 
-/* ---- token ------------------------------------------------------------------------------ */
+char *ifs_entity_url(const char *base_url, const flow_cfg_t *flow, const char *key)
+{
+    /* The quotes stay literal; what is between them (doubled quotes included) is encoded. */
+    char *quoted = odata_quote(key);
+    quoted[strlen(quoted) - 1] = '\0';
+    char *k = url_encode(quoted + 1);
+    char *url = xasprintf("%s%s%s%s(%s='%s')", base_url, base_slash(base_url),
+                          IFS_PROJECTION_PATH + 1, flow->entity, flow->key_field, k);
+    free(quoted);
+    free(k);
+    return url;
+}
 
-typedef struct {
-    const tenant_cfg_t *tenant;
-    http_client_t      *http;
-} token_req_t;
+/* ---- token ------------------------------------------------------------------------------ */
 
 static const char *erp_str(const tenant_cfg_t *t, const char *name)
 {
     return json_string_value(json_object_get(t->erp, name));
 }
 
-/* Client-credentials grant against erp.token_url (token_fetch_fn). */
-static int ifs_fetch_token(void *ud, char **token, long *expires_in, char *err, size_t err_len)
+int ifs_fetch_token(void *ud, char **token, long *expires_in, char *err, size_t err_len)
 {
-    token_req_t *tr = ud;
+    ifs_token_ud_t *tr = ud;
     const tenant_cfg_t *t = tr->tenant;
     char *id = url_encode(erp_str(t, "client_id"));
     char *secret = url_encode(erp_str(t, "client_secret"));
@@ -238,7 +250,7 @@ static void ifs_read(const erp_read_t *in, record_sink_fn sink, void *ud, erp_re
 {
     memset(out, 0, sizeof *out);
     const tenant_cfg_t *t = in->tenant;
-    token_req_t tr = { t, in->http };
+    ifs_token_ud_t tr = { t, in->http };
     const erp_source_t src = { "ifs", "ifs", ifs_fetch_token, &tr, NULL };
     const char *base = erp_str(t, "base_url");
     const char *company = erp_str(t, "company");

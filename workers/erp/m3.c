@@ -44,18 +44,40 @@ static void query_add(buf_t *b, bool *first, const char *name, const char *value
     free(v);
 }
 
+/* Starts b with "{base}/M3/m3api-rest/[v2/]execute/{PROGRAM}/{TRANSACTION}". */
+static void url_head(buf_t *b, const char *api_base, bool v1, const char *program,
+                     const char *transaction)
+{
+    char *p = url_encode(program);
+    char *t = url_encode(transaction);
+    buf_init(b);
+    buf_appendf(b, "%s/M3/m3api-rest/%sexecute/%s/%s", api_base, v1 ? "" : "v2/", p, t);
+    free(p);
+    free(t);
+}
+
+char *m3_call_url(const char *api_base, bool v1, const char *program, const char *transaction,
+                  const json_t *inputs)
+{
+    buf_t b;
+    url_head(&b, api_base, v1, program, transaction);
+    bool first = true;
+    const char *name;
+    json_t *v;
+    json_object_foreach((json_t *)inputs, name, v) {
+        if (json_is_string(v))
+            query_add(&b, &first, name, json_string_value(v));
+    }
+    return buf_steal(&b);
+}
+
 char *m3_page_url(const char *api_base, const flow_cfg_t *flow, const char *start_key,
                   int maxrecs)
 {
     bool v1 = is_v1(flow);
-    char *program = url_encode(raw_str(flow, "program"));
-    char *transaction = url_encode(raw_str(flow, "transaction"));
     buf_t b;
-    buf_init(&b);
-    buf_appendf(&b, "%s/M3/m3api-rest/%sexecute/%s/%s;maxrecs=%d", api_base, v1 ? "" : "v2/",
-                program, transaction, maxrecs);
-    free(program);
-    free(transaction);
+    url_head(&b, api_base, v1, raw_str(flow, "program"), raw_str(flow, "transaction"));
+    buf_appendf(&b, ";maxrecs=%d", maxrecs);
     if (!v1) {
         /* Column names stay apart by literal commas, as M3 expects them. */
         char *cols = erp_members(flow);

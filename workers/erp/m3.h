@@ -16,6 +16,10 @@ int m3_maxrecs(const flow_cfg_t *flow);
  * (it replaces an input of the same name). Caller frees. */
 char *m3_page_url(const char *api_base, const flow_cfg_t *flow, const char *start_key,
                   int maxrecs);
+/* URL of one call (v2 or v1, no matrix parameters) of PROGRAM/TRANSACTION under api_base with
+ * the string members of inputs as query inputs, in order. Caller frees. */
+char *m3_call_url(const char *api_base, bool v1, const char *program, const char *transaction,
+                  const json_t *inputs);
 /* True when the record at index (0-based, in server order) of a page that started from
  * start_key is that start key again (trailing blanks ignored): the previous page had it. */
 bool m3_is_repeat(const char *start_key, long index, const char *key);

@@ -144,6 +144,12 @@ int syteline_next(int more_rows_exist, const char *bookmark, const char *prev_bo
     return 1;
 }
 
+char *syteline_config_header(const tenant_cfg_t *t)
+{
+    const char *config = json_string_value(json_object_get(t->erp, "mongoose_config"));
+    return xasprintf("X-Infor-MongooseConfig: %s", config ? config : "");
+}
+
 /* ---- reading ---------------------------------------------------------------------------- */
 
 typedef struct {
@@ -254,8 +260,7 @@ static int read_page(const ion_session_t *s, sl_page_t *pg, const char *prev_boo
 static void syteline_read(const erp_read_t *in, record_sink_fn sink, void *ud, erp_result_t *out)
 {
     memset(out, 0, sizeof *out);
-    const char *config = json_string_value(json_object_get(in->tenant->erp, "mongoose_config"));
-    char *header = xasprintf("X-Infor-MongooseConfig: %s", config ? config : "");
+    char *header = syteline_config_header(in->tenant);
     ion_session_t s;
     if (ion_session_open(&s, in, "syteline", header, out) != 0) {
         free(header);

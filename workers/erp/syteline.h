@@ -28,4 +28,7 @@ char *syteline_page_url(const char *api_base, const flow_cfg_t *flow, const char
 /* After a page: 1 load the next page, 0 done (MoreRowsExist false), -1 the server says more
  * rows exist but gave no new bookmark (following it would loop). */
 int syteline_next(int more_rows_exist, const char *bookmark, const char *prev_bookmark);
+/* The header line every IDO request carries: "X-Infor-MongooseConfig: <erp.mongoose_config>".
+ * Caller frees. */
+char *syteline_config_header(const tenant_cfg_t *t);
 #endif

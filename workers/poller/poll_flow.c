@@ -90,9 +90,10 @@ static int append_change(run_t *run, const record_t *rec, const char *ref, const
     iso8601_ms(now_ms(), now, sizeof now);
     *job_id = xasprintf("write:%s:%.12s", ref, hash);
     int rc = rds_append(r, "MULTI");
-    rc |= rds_append(r, "HSET %s data %s hash %s etag %s erp_modified %s updated_at %s poll_job %s",
+    rc |= rds_append(r, "HSET %s data %s hash %s etag %s erp_modified %s updated_at %s poll_job %s "
+                        "flow %s",
                      key, text, hash, rec->etag ? rec->etag : "", rec->modified_at ? rec->modified_at : "",
-                     now, run->job->id);
+                     now, run->job->id, run->job->ref);
     job_t wj = { .id = *job_id, .tenant = (char *)tenant, .service = "write",
                  .type = "upsert_task", .ref = (char *)ref, .parent = run->job->id,
                  .max_attempts = 8 };

@@ -20,13 +20,14 @@ void asana_counters(long *requests, long *rate_limited)
     *rate_limited = atomic_load(&g_rate_limited);
 }
 
-void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const char *base, const char *token)
+void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const tenant_cfg_t *t)
 {
     memset(a, 0, sizeof *a);
     a->http = http;
     a->redis = redis;
-    a->base = base;
-    a->token = token;
+    a->base = t->asana_base;
+    const char *token = a->token = t->asana_token;
+    a->rate_per_min = t->asana_rate_per_min;
     char hex[65];
     sha256_hex(token, strlen(token), hex);
     memcpy(a->token_id, hex, 16);
@@ -90,8 +91,19 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
     }
     const char *hdrs[] = { auth, "Accept: application/json", "Content-Type: application/json", NULL };
     int rc = -1;
+    char *rate = xasprintf(K_ASANA_RATE, a->token_id);
     for (int attempt = 0; attempt < 3; attempt++) {
         int64_t paused = 0;
+        int turn = a->rate_per_min > 0
+                       ? rl_rate_wait(a->redis, rate, pause, a->rate_per_min, 1, 5000) : 1;
+        if (turn != 1) {
+            res->retryable = 1;
+            res->retry_after_ms = 1000;
+            snprintf(res->error, sizeof res->error, turn < 0 ? "redis unreachable"
+                     : "asana rate (%ld/min per token) or pause: no turn within 5 s",
+                     a->rate_per_min);
+            break;
+        }
         int got = rl_slot_wait(a->redis, slots, pause, write ? a->write_cap : a->read_cap, 60000,
                                holder, 2000, &paused);
         if (got != 1) {
@@ -129,12 +141,14 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
             error_text(res, method, path, res->error, sizeof res->error);
             res->retryable = resp.status == 429 || resp.status >= 500;
             long ra = http_retry_after_ms(&resp);
-            if (resp.status == 429) {
-                atomic_fetch_add(&g_rate_limited, 1);
+            if (resp.status == 429 || (resp.status == 503 && ra > 0)) {
+                if (resp.status == 429)
+                    atomic_fetch_add(&g_rate_limited, 1);
                 if (ra < 0)
                     ra = 1000;
                 rl_pause(a->redis, pause, ra);
-                mlog(LOG_WARN, "asana.429", "rate limited, pausing token %s for %ld ms", a->token_id, ra);
+                mlog(LOG_WARN, "asana.pause", "%ld: pausing token %s for %ld ms", resp.status,
+                     a->token_id, ra);
             }
             res->retry_after_ms = ra > 0 ? ra : 0;
         }
@@ -143,6 +157,7 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
         if (rc == 0 || !res->retryable || res->status != 429 || res->retry_after_ms > 2000)
             break;
     }
+    free(rate);
     free(slots);
     free(pause);
     free(holder);

@@ -1,11 +1,13 @@
 /* asana: the Asana REST client of the writer (shared/ref/ASANA.md, asana_oas.yaml). Every
- * request takes an in-flight slot of its token (15 writes / 50 reads across all processes),
- * waits out a pause set by a 429, and on 429 sets that pause from Retry-After for everyone. */
+ * request waits its turn in the token's per-minute rate, takes an in-flight slot of its token
+ * (15 writes / 50 reads across all processes), waits out a pause set by a 429 or 503, and on
+ * 429/503 sets that pause from Retry-After for everyone. */
 #ifndef MLC_ASANA_H
 #define MLC_ASANA_H
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "config.h"
 #include "http.h"
 #include "redis.h"
 
@@ -20,6 +22,8 @@ typedef struct {
     char           token_id[17];/* first 16 hex of SHA-256(token): names the shared limits */
     int            write_cap;   /* MLC_ASANA_WRITE_CONCURRENCY, default 15 */
     int            read_cap;    /* MLC_ASANA_READ_CONCURRENCY, default 50 */
+    long           rate_per_min;/* asana.rate_per_min of the tenant: shared by every process
+                                   using the token (GCRA in Redis) */
     bool           defer_release; /* keep the last write's slot until asana_append_release */
     char          *held_slots;  /* slot of a deferred release (owned) */
     char          *held_holder;
@@ -34,8 +38,8 @@ typedef struct {
     char    error[512];
 } asana_res_t;
 
-void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const char *base,
-                const char *token);
+/* A client for tenant t's Asana (base URL, token and per-minute rate of t, borrowed). */
+void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const tenant_cfg_t *t);
 /* Sends method path (path + query, relative to base). data (may be NULL) is wrapped as
  * {"data": data} and stolen. Returns 0 on 2xx, -1 otherwise with res filled. Free res with
  * asana_res_free. */

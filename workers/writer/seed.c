@@ -66,7 +66,7 @@ job_outcome_t seed_enums(job_ctx_t *ctx, const job_t *job, const tenant_cfg_t *t
         return JOB_RETRY;
     }
     asana_t a;
-    asana_init(&a, ctx->http, ctx->redis, t->asana_base, t->asana_token);
+    asana_init(&a, ctx->http, ctx->redis, t);
     asana_res_t res = { 0 };
     fields_t f = { 0 };
     size_t dropped = 0;

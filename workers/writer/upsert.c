@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "audit.h"
-#include "events.h"
+#include "approval.h"
+#include "hooks.h"
 #include "keys.h"
 #include "lock.h"
 #include "log.h"
@@ -500,10 +501,15 @@ job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
         ctx->error = xstrdup("writer has no master key (MLC_MASTER_KEY / MLC_MASTER_KEY_FILE)");
         return JOB_RETRY;
     }
-    if (strcmp(job->type, "webhook_event") == 0)
-        return webhook_event_audit(ctx, job);
-    bool seed = strcmp(job->type, "seed_enums") == 0;
-    if (!seed && strcmp(job->type, "upsert_task") != 0) {
+    enum { UPSERT, SEED, EVENT, WRITEBACK, HOOK_CHECK, RECONCILE };
+    static const char *const TYPES[] = { [UPSERT] = "upsert_task", [SEED] = "seed_enums",
+                                         [EVENT] = "webhook_event", [WRITEBACK] = "writeback",
+                                         [HOOK_CHECK] = "webhook_check",
+                                         [RECONCILE] = "reconcile", NULL };
+    int type = 0;
+    while (TYPES[type] && strcmp(job->type, TYPES[type]) != 0)
+        type++;
+    if (!TYPES[type]) {
         ctx->error = xasprintf("writer: unknown job type %s", job->type);
         return JOB_FATAL;
     }
@@ -514,10 +520,15 @@ job_outcome_t writer_handle(job_ctx_t *ctx, const job_t *job)
         ctx->error = xstrdup(err);
         return strstr(err, "redis unreachable") ? JOB_RETRY : JOB_FATAL;
     }
-    if (seed)
-        return seed_enums(ctx, job, cfg, wt->cache);
+    switch (type) {
+    case SEED:       return seed_enums(ctx, job, cfg, wt->cache);
+    case EVENT:
+    case WRITEBACK:  return approval_handle(ctx, job, cfg, wt->key);
+    case HOOK_CHECK: return hook_check(ctx, job, cfg);
+    case RECONCILE:  return hook_reconcile(ctx, job, cfg);
+    }
     upsert_t u = { .ctx = ctx, .job = job, .t = cfg };
-    asana_init(&u.a, ctx->http, ctx->redis, cfg->asana_base, cfg->asana_token);
+    asana_init(&u.a, ctx->http, ctx->redis, cfg);
     u.a.defer_release = true;
     job_outcome_t out = upsert(&u);
     asana_release(&u.a);
