@@ -3,6 +3,7 @@
 #ifndef MLC_CLI_H
 #define MLC_CLI_H
 #include <jansson.h>
+#include "config.h"
 #include "crypto.h"
 #include "redis.h"
 
@@ -23,9 +24,26 @@ int cli_master_key(uint8_t key[MLC_KEY_LEN]);
 /* Prints JSON to stdout (indented) and frees it. */
 void cli_print_json(json_t *j);
 
+/* Job inspection shared by `mlc jobs` and `mlc dlq` (cli/jobs.c).
+ * The tenants a command covers: [tenant] when it is known, every tenant (sorted) when tenant
+ * is NULL. A JSON array of ids (caller json_decref), or NULL after printing "mlc CMD: unknown
+ * tenant T" or the Redis failure. */
+json_t *cli_tenants(rds_t *r, const char *cmd, const char *tenant);
+/* The job hashes of ids[0..n) of tenant, read in one pipeline, as JSON objects (every hash
+ * field; the numeric ones attempt, max_attempts, *_ms, lease_until, not_before, children*
+ * as integers), in the order of ids; ids without a hash (expired) are left out. NULL on a
+ * Redis failure. Caller json_decref. */
+json_t *cli_jobs_load(rds_t *r, const char *tenant, char *const *ids, size_t n);
+/* The string member k of object o (borrowed), or def when absent or not a string. */
+const char *cli_str(const json_t *o, const char *k, const char *def);
+/* "12s ago" / "in 3m" / "-" (ms 0) for an epoch-ms time, into buf. Returns buf. */
+const char *cli_when(int64_t ms, char *buf, size_t len);
+
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_tenant(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_dlq(int argc, char **argv);
 #endif

@@ -25,8 +25,22 @@ static void usage(FILE *out)
         "  sync TENANT [--flow F] [--full] [--wait] [--timeout S]\n"
         "                         run a sync now; --wait until every task is written\n"
         "\n"
+        "Jobs\n"
+        "  jobs [TENANT] [--state queued|running|retry|dead|done] [--type T] [--limit N] [--json]\n"
+        "                         job counts per state per tenant, then the newest jobs: id,\n"
+        "                         type, record, state, attempt/max, retry time or lease, error\n"
+        "  jobs show TENANT ID [--json]\n"
+        "                         every field of one job\n"
+        "  dlq list [TENANT] [--json]\n"
+        "                         dead jobs with their reason and time of death\n"
+        "  dlq replay TENANT ID|--all\n"
+        "                         re-queue dead jobs with their full attempts and hand them to\n"
+        "                         the workers (fix the cause first)\n"
+        "\n"
         "Environment: MLC_REDIS_URL, MLC_BROKER_URL, MLC_MASTER_KEY or MLC_MASTER_KEY_FILE,\n"
-        "MLC_RUN_DIR (default <install>/run). See README.md and docs/.\n");
+        "MLC_RUN_DIR (default <install>/run); for the processes that create jobs\n"
+        "MLC_MAX_ATTEMPTS (default 8) and MLC_MAX_ATTEMPTS_<TYPE> (e.g. _UPSERT_TASK): runs\n"
+        "of a job before it is dead. See README.md and docs/.\n");
 }
 
 int main(int argc, char **argv)
@@ -41,7 +55,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = { { "up", cmd_up }, { "down", cmd_down }, { "status", cmd_status },
-                 { "sync", cmd_sync }, { "tenant", cmd_tenant } };
+                 { "sync", cmd_sync }, { "tenant", cmd_tenant }, { "jobs", cmd_jobs },
+                 { "dlq", cmd_dlq } };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) == 0) {
             cli_env_from_state();

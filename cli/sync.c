@@ -148,7 +148,8 @@ int cmd_sync(int argc, char **argv)
         char *id = xasprintf("poll:%s:now-%lld", cfg.flows[i].name, (long long)now);
         char *payload = xasprintf("{\"full\":%s,\"requested_by\":\"cli\"}", full ? "true" : "false");
         job_t j = { .id = id, .tenant = cfg.id, .service = "poll", .type = "poll_flow",
-                    .ref = cfg.flows[i].name, .payload = payload, .max_attempts = 8 };
+                    .ref = cfg.flows[i].name, .payload = payload,
+                    .max_attempts = job_max_attempts("poll_flow") };
         if (job_submit(r, bus, &j) < 0) {
             fprintf(stderr, "mlc sync: cannot record job %s in Redis\n", id);
             rc = 1;

@@ -4,6 +4,8 @@
 #include "job.h"
 
 #include <assert.h>
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +122,21 @@ static rds_script_t S_FAIL = {
     "return 1\n",
     ""};
 
+/* KEYS: job leases retry stats. ARGV: id worker error retry_at now. running -> retry with
+ * the claim's attempt given back: the run was refused by a shared limit before doing its
+ * work. 1 in retry, 0 lost. */
+static rds_script_t S_DEFER = {
+    "job_defer",
+    LUA_OWNED
+    "if tonumber(s[4] or 0) > 0 then redis.call('HINCRBY', KEYS[1], 'attempt', -1) end\n"
+    "redis.call('HSET', KEYS[1], 'state', 'retry', 'error', ARGV[3], 'not_before', ARGV[4],"
+    " 'updated_ms', ARGV[5], 'lease_until', 0)\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])\n"
+    "redis.call('HINCRBY', KEYS[4], 'jobs_deferred', 1)\n"
+    "return 1\n",
+    ""};
+
 /* KEYS: leases dlq stats. ARGV: now job_prefix queue_prefix limit.
  * Leases that expired before now: back to queued, or dead when that run was the last
  * attempt (a job that kills its worker every time must not loop forever). Returns the
@@ -171,6 +188,29 @@ static rds_script_t S_PROMOTE = {
     "end\n"
     "out[#out + 1] = #ids\n"
     "return out\n",
+    ""};
+
+/* KEYS: job dlq. ARGV: id now queue_prefix job_prefix. dead -> queued with a fresh attempt
+ * count; returns the job's service, or 0 when it is not dead (its DLQ entry, if any, is
+ * stale and dropped). */
+static rds_script_t S_REPLAY = {
+    "job_replay",
+    "local s = redis.call('HMGET', KEYS[1], 'state', 'service', 'parent')\n"
+    "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "if s[1] ~= 'dead' then return 0 end\n"
+    "local svc = s[2] or ''\n"
+    "redis.call('HSET', KEYS[1], 'state', 'queued', 'attempt', 0, 'updated_ms', ARGV[2],"
+    " 'lease_until', 0)\n"
+    "redis.call('HDEL', KEYS[1], 'error', 'not_before', 'worker')\n"
+    "redis.call('ZADD', ARGV[3] .. svc, ARGV[2], ARGV[1])\n"
+    "local parent = s[3]\n"
+    "if parent and parent ~= '' then\n"
+    "  local pk = ARGV[4] .. parent\n"
+    "  if tonumber(redis.call('HGET', pk, 'children_dead') or 0) > 0 then\n"
+    "    redis.call('HINCRBY', pk, 'children_dead', -1)\n"
+    "  end\n"
+    "end\n"
+    "return svc\n",
     ""};
 
 /* KEYS: job. ARGV: n. 1 added, 0 when the job does not exist. */
@@ -285,7 +325,7 @@ static void enqueue_args_init(enqueue_args_t *a, const job_t *j, int64_t now)
     const char *vals[] = {
         j->id, j->tenant, j->service, j->type, j->ref ? j->ref : "",
         j->parent ? j->parent : "", j->payload ? j->payload : "",
-        i64s(a->max, j->max_attempts > 0 ? j->max_attempts : JOB_DEFAULT_MAX_ATTEMPTS),
+        i64s(a->max, j->max_attempts > 0 ? j->max_attempts : job_max_attempts(j->type)),
         i64s(a->now, now), i64s(a->keep, JOBLOG_KEEP)};
     for (int i = 0; i < 5; i++)
         a->argv[i] = a->keys[i];
@@ -317,6 +357,31 @@ int job_append_enqueue(rds_t *r, const job_t *j)
     int rc = rds_append_eval_src(r, &S_ENQUEUE, 5, 15, a.argv, NULL);
     enqueue_args_free(&a);
     return rc;
+}
+
+const char *job_enqueue_lua(void)
+{
+    return S_ENQUEUE.src;
+}
+
+char **job_enqueue_argv(const job_t *j, int64_t now)
+{
+    enqueue_args_t a;
+    enqueue_args_init(&a, j, now);
+    char **argv = xcalloc(JOB_ENQUEUE_ARGC, sizeof *argv);
+    for (int i = 0; i < JOB_ENQUEUE_ARGC; i++)
+        argv[i] = xstrdup(a.argv[i]);
+    enqueue_args_free(&a);
+    return argv;
+}
+
+void job_enqueue_argv_free(char **argv)
+{
+    if (!argv)
+        return;
+    for (int i = 0; i < JOB_ENQUEUE_ARGC; i++)
+        free(argv[i]);
+    free(argv);
 }
 
 int job_enqueue_many(rds_t *r, const job_t *jobs, int n)
@@ -429,6 +494,20 @@ int job_fail(rds_t *r, const char *tenant, const char *id, const char *worker,
     return rc;
 }
 
+int job_defer(rds_t *r, const char *tenant, const char *id, const char *worker,
+              const char *error, int64_t retry_at_ms)
+{
+    char at[24], now[24];
+    char *keys[] = {xasprintf(K_JOB, tenant, id), xasprintf(K_LEASES, tenant),
+                    xasprintf(K_RETRY, tenant), xasprintf(K_STATS, tenant)};
+    const char *args[] = {keys[0], keys[1], keys[2], keys[3], id, worker,
+                          error ? error : "deferred", i64s(at, retry_at_ms), i64s(now, now_ms())};
+    int rc = eval_int(r, &S_DEFER, 4, 9, args);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        free(keys[i]);
+    return rc;
+}
+
 /* Runs a sweep script (S_REQUEUE / S_PROMOTE, keys given) in batches until a batch comes
  * back short, collecting the moved ids into *ids. Returns the count or -1. */
 static int sweep(rds_t *r, rds_script_t *s, int nkeys, const char **keys, const char *tenant,
@@ -489,6 +568,44 @@ int job_promote_retries(rds_t *r, const char *tenant, int64_t now_ms_, char ***i
     int rc = sweep(r, &S_PROMOTE, 1, keys, tenant, now_ms_, ids);
     free(retry);
     return rc;
+}
+
+int job_replay(rds_t *r, const char *tenant, const char *id, char **service)
+{
+    char now[24];
+    char *keys[] = {xasprintf(K_JOB, tenant, id), xasprintf(K_DLQ, tenant),
+                    xasprintf(K_QUEUE, tenant, ""), xasprintf(K_JOB, tenant, "")};
+    const char *args[] = {keys[0], keys[1], id, i64s(now, now_ms()), keys[2], keys[3]};
+    redisReply *rep = rds_eval(r, &S_REPLAY, 2, 6, args, NULL);
+    int rc = -1;
+    if (rep && rep->type == REDIS_REPLY_INTEGER) {
+        rc = 0;
+    } else if (rep && rep->type == REDIS_REPLY_STRING) {
+        rc = 1;
+        if (service)
+            *service = rds_str(rep);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        free(keys[i]);
+    return rc;
+}
+
+/* ---- configuration --------------------------------------------------------------------- */
+
+int job_max_attempts(const char *type)
+{
+    char name[96];
+    int n = snprintf(name, sizeof name, "MLC_MAX_ATTEMPTS_%s", type ? type : "");
+    for (int i = (int)strlen("MLC_MAX_ATTEMPTS_"); i < n && i < (int)sizeof name - 1; i++)
+        name[i] = isalnum((unsigned char)name[i]) ? (char)toupper((unsigned char)name[i]) : '_';
+    long v = type && *type ? env_long(name, 0) : 0;
+    if (v < 1)
+        v = env_long("MLC_MAX_ATTEMPTS", 0);
+    if (v < 1 || v > INT_MAX)
+        v = JOB_DEFAULT_MAX_ATTEMPTS;
+    return (int)v;
 }
 
 /* ---- reads ----------------------------------------------------------------------------- */

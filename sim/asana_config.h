@@ -5,7 +5,8 @@
  *   tokens ["demo-pat"], workspace_gid ["1200000000000001"], workspace_name ["Demo Workspace"],
  *   projects [IFS/M3/SyteLine Procurement, gids 1200000000000101..103] as [{"gid","name"}],
  *   premium [true], rate_per_min [0 = unlimited], write_concurrency [15], read_concurrency [50],
- *   latency_ms [0], reject_enum_option_names [[]], gid_start [1200000000010000],
+ *   latency_ms [0], reject_enum_option_names [[]] (poison: creating an enum option so named,
+ *   or a task write setting an enum value to one, is a 400), gid_start [1200000000010000],
  *   fail_429_pct [0], fail_5xx_pct [0], fail_after_write_pct [0] (a write is applied, then
  *   answered 504 as if the response was lost), webhook_failure_window_s [86400] (failing
  *   deliveries for this long delete a webhook), webhook_retry_base_ms [1000] (first retry

@@ -493,8 +493,9 @@ static bool field_on_projects(const as_field_t *f, as_project_t *const *projects
 }
 
 /* Checks one custom_fields member against the store and the task's projects. */
-static int check_value(const as_store_t *st, const as_cf_input_t *cf, as_project_t *const *projects,
-                       size_t nprojects, change_t *out, as_err_t *err)
+static int check_value(const as_store_t *st, const as_cf_input_t *cf, const as_policy_t *pol,
+                       as_project_t *const *projects, size_t nprojects, change_t *out,
+                       as_err_t *err)
 {
     char buf[96], what[64];
     unsigned long long fgid = (unsigned long long)cf->field;
@@ -537,6 +538,11 @@ static int check_value(const as_store_t *st, const as_cf_input_t *cf, as_project
         if (!out->option->enabled)
             return as_fail(err, 400, "custom_fields: %llu: Enum option %llu is disabled", fgid,
                            (unsigned long long)og);
+        /* The poison knob also hits options that existed before it was switched on. */
+        if (name_rejected(pol, out->option->name))
+            return as_fail(err, 400, "custom_fields: %llu: Enum option \"%s\" refused (simulated "
+                                     "failure: reject_enum_option_names)", fgid,
+                           out->option->name);
         return 0;
     }
     }
@@ -555,7 +561,7 @@ static int check_values(const as_store_t *st, const as_task_input_t *in, const a
         return as_fail(err, 402, "Custom Fields are not available for free users or guests.");
     *changes = xcalloc(in->ncfs, sizeof **changes);
     for (size_t i = 0; i < in->ncfs; i++) {
-        if (check_value(st, &in->cfs[i], projects, nprojects, &(*changes)[i], err) != 0) {
+        if (check_value(st, &in->cfs[i], pol, projects, nprojects, &(*changes)[i], err) != 0) {
             free(*changes);
             *changes = NULL;
             return -1;

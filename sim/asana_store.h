@@ -94,7 +94,8 @@ typedef struct as_store as_store_t;
 /* What mutations consult from the configuration. */
 typedef struct {
     bool               premium;
-    const char *const *reject_option_names;   /* creating an option so named is a 400 */
+    const char *const *reject_option_names;   /* creating an option so named, or setting a
+                                                 task's enum value to one, is a 400 */
     size_t             nreject;
 } as_policy_t;
 

@@ -503,6 +503,143 @@ static void test_concurrent_claim(void **state)
     }
 }
 
+/* A dead job replayed: queued again with its full attempts, reason cleared, out of the DLQ,
+ * the parent's dead count back down; a second run can finish it. Anything not dead is
+ * refused and a stale DLQ entry is dropped. */
+static void test_replay(void **state)
+{
+    job_t p = mkjob("poll:1", "poll");
+    job_enqueue(R, &p);
+    assert_int_equal(job_add_children(R, T, "poll:1", 1), 1);
+    job_t j = mkjob("w:1", "write");
+    j.type = "upsert_task";
+    j.parent = "poll:1";
+    j.max_attempts = 2;
+    assert_int_equal(job_enqueue(R, &j), 1);
+    job_t c;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(job_claim(R, T, "w:1", "w1", 30000, &c), 1);
+        job_free(&c);
+        assert_int_equal(job_fail(R, T, "w:1", "w1", "HTTP 503", false, now_ms()), i ? 2 : 1);
+        if (!i) {
+            char **ids;
+            assert_int_equal(job_promote_retries(R, T, now_ms() + 1, &ids), 1);
+            free(ids[0]);
+            free(ids);
+        }
+    }
+    char *pk = K(K_JOB, "poll:1");
+    assert_int_equal(hget_int(pk, "children_dead"), 1);
+
+    char *svc = NULL;
+    int64_t before = now_ms();
+    assert_int_equal(job_replay(R, T, "w:1", &svc), 1);
+    assert_string_equal(svc, "write");
+    free(svc);
+    assert_int_equal(zscore_k(K_DLQ, NULL, "w:1"), -1);
+    assert_true(zscore_k(K_QUEUE, "write", "w:1") >= before);
+    assert_int_equal(hget_int(pk, "children_dead"), 0);
+    job_t got;
+    assert_int_equal(job_load(R, T, "w:1", &got), 1);
+    assert_string_equal(got.state, "queued");
+    assert_int_equal(got.attempt, 0);
+    assert_int_equal(got.max_attempts, 2);
+    assert_null(got.error);
+    assert_null(got.worker);
+    assert_int_equal(got.not_before, 0);
+    assert_string_equal(got.ref, "purchase_orders");
+    assert_string_equal(got.parent, "poll:1");
+    job_free(&got);
+
+    /* Not dead any more: a second replay changes nothing. */
+    svc = NULL;
+    assert_int_equal(job_replay(R, T, "w:1", &svc), 0);
+    assert_null(svc);
+    /* The replayed job runs with its full tries: a transient failure is a retry again. */
+    assert_int_equal(job_claim(R, T, "w:1", "w2", 30000, &c), 1);
+    assert_int_equal(c.attempt, 1);
+    job_free(&c);
+    assert_int_equal(job_fail(R, T, "w:1", "w2", "HTTP 503", false, now_ms()), 1);
+    assert_int_equal(job_replay(R, T, "w:1", NULL), 0); /* retry is not dead */
+    char **ids;
+    assert_int_equal(job_promote_retries(R, T, now_ms() + 1, &ids), 1);
+    free(ids[0]);
+    free(ids);
+    assert_int_equal(job_claim(R, T, "w:1", "w2", 30000, &c), 1);
+    job_free(&c);
+    assert_int_equal(job_done(R, T, "w:1", "w2", NULL), 1);
+    assert_int_equal(hget_int(pk, "children_done"), 1);
+    assert_int_equal(hget_int(pk, "children_dead"), 0);
+    free(pk);
+
+    /* Unknown ids, and a DLQ entry whose job hash is gone, are refused; the entry dropped. */
+    assert_int_equal(job_replay(R, T, "nope", NULL), 0);
+    char *dlq = K(K_DLQ, NULL);
+    redisReply *rep = rds_cmd(R, "ZADD %s 1 ghost", dlq);
+    freeReplyObject(rep);
+    assert_int_equal(job_replay(R, T, "ghost", NULL), 0);
+    assert_int_equal(int_cmd("ZCARD", dlq), 0);
+    char *gk = K(K_JOB, "ghost");
+    assert_int_equal(int_cmd("EXISTS", gk), 0);
+    free(gk);
+    free(dlq);
+}
+
+/* A permanently failed job (no parent) keeps its reason until replayed, then runs again. */
+static void test_replay_permanent(void **state)
+{
+    job_t j = mkjob("w:2", "write");
+    job_enqueue(R, &j);
+    job_t c;
+    job_claim(R, T, "w:2", "w1", 30000, &c);
+    job_free(&c);
+    assert_int_equal(job_fail(R, T, "w:2", "w1", "asana 400 refused", true, 0), 2);
+    job_t got;
+    job_load(R, T, "w:2", &got);
+    assert_string_equal(got.error, "asana 400 refused");
+    job_free(&got);
+    assert_int_equal(job_replay(R, T, "w:2", NULL), 1);
+    assert_int_equal(job_claim(R, T, "w:2", "w1", 30000, &c), 1);
+    assert_int_equal(c.attempt, 1);
+    job_free(&c);
+}
+
+/* max_attempts per type from the environment; job_enqueue takes it when j has none. */
+static void test_max_attempts_env(void **state)
+{
+    unsetenv("MLC_MAX_ATTEMPTS");
+    unsetenv("MLC_MAX_ATTEMPTS_UPSERT_TASK");
+    assert_int_equal(job_max_attempts("upsert_task"), 8);
+    assert_int_equal(job_max_attempts(NULL), 8);
+    setenv("MLC_MAX_ATTEMPTS", "5", 1);
+    assert_int_equal(job_max_attempts("upsert_task"), 5);
+    setenv("MLC_MAX_ATTEMPTS_UPSERT_TASK", "2", 1);
+    assert_int_equal(job_max_attempts("upsert_task"), 2);
+    assert_int_equal(job_max_attempts("poll_flow"), 5);
+    setenv("MLC_MAX_ATTEMPTS_SEED_ENUMS", "0", 1);    /* ignored: not a usable count */
+    assert_int_equal(job_max_attempts("seed_enums"), 5);
+    setenv("MLC_MAX_ATTEMPTS", "many", 1);
+    assert_int_equal(job_max_attempts("poll_flow"), 8);
+
+    job_t j = mkjob("w:3", "write");
+    j.type = "upsert_task";
+    assert_int_equal(job_enqueue(R, &j), 1);
+    job_t got;
+    job_load(R, T, "w:3", &got);
+    assert_int_equal(got.max_attempts, 2);
+    job_free(&got);
+    j = mkjob("w:4", "write");
+    j.type = "upsert_task";
+    j.max_attempts = 4;    /* the producer's own choice wins */
+    job_enqueue(R, &j);
+    job_load(R, T, "w:4", &got);
+    assert_int_equal(got.max_attempts, 4);
+    job_free(&got);
+    unsetenv("MLC_MAX_ATTEMPTS");
+    unsetenv("MLC_MAX_ATTEMPTS_UPSERT_TASK");
+    unsetenv("MLC_MAX_ATTEMPTS_SEED_ENUMS");
+}
+
 static void test_redis_down_errors(void **state)
 {
     fx_redis_t tmp;
@@ -519,6 +656,7 @@ static void test_redis_down_errors(void **state)
     assert_int_equal(job_requeue_expired(r, T, now_ms(), &ids), -1);
     assert_null(ids);
     assert_int_equal(job_load(r, T, "x", &got), -1);
+    assert_int_equal(job_replay(r, T, "x", NULL), -1);
     rds_destroy(&r);
 }
 
@@ -538,6 +676,9 @@ int main(void)
         cmocka_unit_test_setup(test_append_enqueue_in_multi, flush),
         cmocka_unit_test_setup(test_parent_counters, flush),
         cmocka_unit_test_setup(test_concurrent_claim, flush),
+        cmocka_unit_test_setup(test_replay, flush),
+        cmocka_unit_test_setup(test_replay_permanent, flush),
+        cmocka_unit_test_setup(test_max_attempts_env, flush),
         cmocka_unit_test_setup(test_redis_down_errors, flush),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

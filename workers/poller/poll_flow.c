@@ -96,7 +96,7 @@ static int append_change(run_t *run, const record_t *rec, const char *ref, const
                      now, run->job->id, run->job->ref);
     job_t wj = { .id = *job_id, .tenant = (char *)tenant, .service = "write",
                  .type = "upsert_task", .ref = (char *)ref, .parent = run->job->id,
-                 .max_attempts = 8 };
+                 .max_attempts = job_max_attempts("upsert_task") };
     rc |= job_append_enqueue(r, &wj);
     rc |= audit_append(r, tenant, ref, is_new ? "poll.new" : "poll.changed",
                        json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "hash", hash, "flow",

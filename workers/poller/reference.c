@@ -152,7 +152,7 @@ static int submit_seed(job_ctx_t *ctx, const tenant_cfg_t *t, const json_t *fres
     int rc = 0;
     if (changes || !done) {
         job_t j = { .id = id, .tenant = t->id, .service = "write", .type = "seed_enums",
-                    .ref = "suppliers", .max_attempts = 8 };
+                    .ref = "suppliers", .max_attempts = job_max_attempts("seed_enums") };
         rc = job_submit(ctx->redis, ctx->bus, &j) < 0 ? -1 : 0;
     }
     free(jkey);
