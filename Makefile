@@ -53,12 +53,15 @@ $(OBJ)/%.o: %.c $(wildcard common/*.h)
 # Both workers use the ERP clients (the poller reads, the writer writes back).
 $(OBJ)/workers/%.o: CFLAGS += -Iworkers/erp
 
+# The operator CLI (ping, sync --plan, reconcile, webhooks) uses the ERP and Asana clients.
+$(OBJ)/cli/%.o: CFLAGS += -Iworkers/erp -Iworkers/writer
+
 # Unit tests see the headers of every process directory.
 $(OBJ)/tests/unit/%.o: tests/unit/%.c $(wildcard common/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit -Iworkers/erp -Iworkers/poller -Iworkers/writer -Isim -Ibroker -Icli -Iwebhook-gw -c -o $@ $<
 
-$(BIN)/mlc:            $(call objs,$(CLI_SRC))    $(OBJ)/libmlc.a
+$(BIN)/mlc:            $(call objs,$(CLI_SRC) $(ERP_SRC) $(filter-out %_main.c,$(WRITER_SRC))) $(OBJ)/libmlc.a
 $(BIN)/mlc-broker:     $(call objs,$(BROKER_SRC)) $(OBJ)/libmlc.a
 $(BIN)/mlc-scheduler:  $(call objs,$(SCHED_SRC))  $(OBJ)/libmlc.a
 $(BIN)/mlc-poller:     $(call objs,$(POLLER_SRC) $(ERP_SRC)) $(OBJ)/libmlc.a

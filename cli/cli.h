@@ -39,6 +39,17 @@ const char *cli_str(const json_t *o, const char *k, const char *def);
 /* "12s ago" / "in 3m" / "-" (ms 0) for an epoch-ms time, into buf. Returns buf. */
 const char *cli_when(int64_t ms, char *buf, size_t len);
 
+/* Operator commands (cli/ops.c): opens tenant id for `mlc CMD`: the master key into key, the
+ * tenant into *cfg (tenant_cfg_free it) and returns the Redis connection (rds_destroy it).
+ * NULL after printing why (unknown tenant, Redis, master key); *cfg is then empty. */
+rds_t *cli_tenant_open(const char *cmd, const char *id, uint8_t key[MLC_KEY_LEN],
+                       tenant_cfg_t *cfg);
+/* HGETALL key as a JSON object of strings (empty when the key is absent); NULL when Redis
+ * failed. Caller json_decref. */
+json_t *cli_hgetall(rds_t *r, const char *key);
+/* As cli_str, but an empty string (how a Redis hash field is cleared) is def as well. */
+const char *cli_text(const json_t *o, const char *k, const char *def);
+
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
@@ -46,4 +57,10 @@ int cmd_sync(int argc, char **argv);
 int cmd_tenant(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
+/* `mlc sync TENANT --plan ...` (cli/plan.c): cmd_sync hands its whole argv over. */
+int cmd_sync_plan(int argc, char **argv);
 #endif

@@ -24,6 +24,21 @@ static void usage(FILE *out)
         "  tenant list|show ID    list tenants / show one (secrets redacted)\n"
         "  sync TENANT [--flow F] [--full] [--wait] [--timeout S]\n"
         "                         run a sync now; --wait until every task is written\n"
+        "  sync TENANT --plan [--flow F] [--full] [--json]\n"
+        "                         what a sync would create/update in Asana, without writing\n"
+        "\n"
+        "Operations\n"
+        "  audit TENANT RECORD [--json] [--limit N]\n"
+        "                         the whole trail of one PO or invoice (po:4711 or 4711) from\n"
+        "                         Redis: record, task, write-back, webhook events, audit timeline\n"
+        "  ping TENANT [--json]   ERP token + one ERP row, Asana user + project: a verdict per\n"
+        "                         check; exit status 0 only when all pass\n"
+        "  webhooks list [TENANT] [--json] | register TENANT | delete TENANT\n"
+        "                         the Asana webhook as stored and as Asana sees it; register\n"
+        "                         (through the writer) or delete it\n"
+        "  reconcile TENANT [--repair] [--json]\n"
+        "                         drift between the ERP records in Redis and the Asana tasks;\n"
+        "                         --repair queues the writes that fix it (exit 3: drift found)\n"
         "\n"
         "Jobs\n"
         "  jobs [TENANT] [--state queued|running|retry|dead|done] [--type T] [--limit N] [--json]\n"
@@ -56,7 +71,8 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } cmds[] = { { "up", cmd_up }, { "down", cmd_down }, { "status", cmd_status },
                  { "sync", cmd_sync }, { "tenant", cmd_tenant }, { "jobs", cmd_jobs },
-                 { "dlq", cmd_dlq } };
+                 { "dlq", cmd_dlq }, { "audit", cmd_audit }, { "ping", cmd_ping },
+                 { "webhooks", cmd_webhooks }, { "reconcile", cmd_reconcile } };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) == 0) {
             cli_env_from_state();

@@ -98,6 +98,9 @@ int cmd_sync(int argc, char **argv)
     const char *tenant = NULL, *only = NULL;
     bool wait = false, full = false;
     int timeout_s = 600;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--plan") == 0)
+            return cmd_sync_plan(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--wait") == 0) {
             wait = true;
@@ -109,9 +112,12 @@ int cmd_sync(int argc, char **argv)
             timeout_s = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--help") == 0) {
             printf("usage: mlc sync TENANT [--flow F] [--full] [--wait] [--timeout S]\n"
+                   "       mlc sync TENANT --plan [--flow F] [--full] [--json]\n"
                    "  --full     read every record, ignoring the watermark (changes are still\n"
                    "             detected by content hash: unchanged records cost no Asana call)\n"
-                   "  --wait     wait until the polls and every write job they created are finished\n");
+                   "  --wait     wait until the polls and every write job they created are finished\n"
+                   "  --plan     read the ERP and list what a sync would create or update in Asana,\n"
+                   "             writing nothing (see mlc sync TENANT --plan --help)\n");
             return 0;
         } else if (!tenant && argv[i][0] != '-') {
             tenant = argv[i];

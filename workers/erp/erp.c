@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "util.h"
 
 /* Renew a token this long before it expires (token.c caps it at a third of its lifetime). */
@@ -37,6 +38,25 @@ static void member_add(buf_t *b, const char *name)
     if (b->len)
         buf_append(b, ",", 1);
     buf_append(b, name, n);
+}
+
+char *erp_since(rds_t *r, const char *tenant, const char *flow, bool full)
+{
+    if (full)
+        return NULL;
+    char *key = xasprintf(K_CURSOR, tenant, flow);
+    redisReply *rep = rds_cmd(r, "GET %s", key);
+    free(key);
+    char *since = NULL;
+    int64_t ms = rds_ok(rep) && rep->type == REDIS_REPLY_STRING ? parse_iso8601(rep->str) : -1;
+    if (ms > 0) {
+        char buf[32];
+        since = xstrdup(iso8601_s((ms - env_long("MLC_POLL_OVERLAP_S", 60) * 1000) / 1000, buf,
+                                  sizeof buf));
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return since;
 }
 
 char *erp_members(const flow_cfg_t *flow)

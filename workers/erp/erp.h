@@ -4,6 +4,7 @@
  * drivers and holds what they share: one authenticated, streamed page request. */
 #ifndef MLC_ERP_H
 #define MLC_ERP_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "config.h"
 #include "crypto.h"
@@ -46,6 +47,11 @@ const erp_driver_t *erp_driver(const char *type);
 extern const erp_driver_t ERP_IFS;
 extern const erp_driver_t ERP_M3;
 extern const erp_driver_t ERP_SYTELINE;
+
+/* The watermark a poll of flow reads from: the flow's cursor (K_CURSOR) minus the overlap
+ * window MLC_POLL_OVERLAP_S (default 60), as ISO-8601; NULL (read everything) with full or
+ * without a cursor. Caller frees. Shared by the poller and `mlc sync --plan`. */
+char *erp_since(rds_t *r, const char *tenant, const char *flow, bool full);
 
 /* Comma list of the source members a flow reads, each once: key, modified and company members,
  * then every mapped member (IFS $select, M3 returncols, IDO properties). Caller frees. */

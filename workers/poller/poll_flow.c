@@ -204,28 +204,6 @@ static int sink(void *ud, record_t *rec)
     return 0;
 }
 
-/* Watermark to filter from: the stored cursor minus the overlap window, or NULL for all. */
-static char *since_for(rds_t *r, const char *tenant, const char *flow, bool full)
-{
-    if (full)
-        return NULL;
-    char *key = xasprintf(K_CURSOR, tenant, flow);
-    redisReply *rep = rds_cmd(r, "GET %s", key);
-    free(key);
-    char *since = NULL;
-    if (rds_ok(rep) && rep->type == REDIS_REPLY_STRING) {
-        int64_t ms = parse_iso8601(rep->str);
-        if (ms > 0) {
-            char buf[32];
-            since = xstrdup(iso8601_s((ms - env_long("MLC_POLL_OVERLAP_S", 60) * 1000) / 1000, buf,
-                                      sizeof buf));
-        }
-    }
-    if (rep)
-        freeReplyObject(rep);
-    return since;
-}
-
 /* Records the outcome of the run in K_SYNC and, on success, advances the cursor. */
 static void finish_run(run_t *run, const erp_result_t *res, int64_t started)
 {
@@ -314,7 +292,7 @@ job_outcome_t poll_handle(job_ctx_t *ctx, const job_t *job)
     run->job = job;
     run->tenant = &cfg;
     run->max_modified = -1;
-    char *since = since_for(ctx->redis, cfg.id, flow->name, full);
+    char *since = erp_since(ctx->redis, cfg.id, flow->name, full);
     erp_read_t in = { .tenant = &cfg, .flow = flow, .redis = ctx->redis, .http = ctx->http,
                       .master_key = pt->key, .since = since };
     erp_result_t res;

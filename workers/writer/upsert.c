@@ -109,30 +109,39 @@ static int set_enum(asana_t *a, const char *tenant, fields_cache_t *cache, json_
     return 0;
 }
 
-/* The custom_fields object of a task body, keyed by field GID. NULL with res on failure. */
+char *field_text(const char *tenant, const record_t *rec, field_id_t id)
+{
+    switch (id) {
+    case FIELD_NUMBER_TEXT: return rec->number ? xstrdup(rec->number) : NULL;
+    case FIELD_ERP_KEY:     return erp_key_value(tenant, rec);
+    case FIELD_SUPPLIER:    return supplier_label(rec);
+    case FIELD_AMOUNT:      return rec->amount ? xstrdup(rec->amount) : NULL;
+    case FIELD_CURRENCY:    return rec->currency ? xstrdup(rec->currency) : NULL;
+    case FIELD_GL_ACCOUNT:  return rec->gl_account ? xstrdup(rec->gl_account) : NULL;
+    case FIELD_COST_CENTER: return rec->cost_center ? xstrdup(rec->cost_center) : NULL;
+    case FIELD_STATUS:      return rec->status ? xstrdup(rec->status) : NULL;
+    default:                return NULL;
+    }
+}
+
+/* The custom_fields object of a task body, keyed by field GID: text fields as text, Amount as
+ * a number, the enum fields by option GID (options created when missing). NULL with res on
+ * failure. */
 static json_t *custom_fields(asana_t *a, const tenant_cfg_t *t, fields_cache_t *cache,
                              const fields_t *f, const record_t *rec, asana_res_t *res)
 {
     json_t *cf = json_object();
-    char *key = erp_key_value(t->id, rec);
-    json_object_set_new(cf, f->gid[FIELD_NUMBER_TEXT], json_string(rec->number));
-    json_object_set_new(cf, f->gid[FIELD_ERP_KEY], json_string(key));
-    free(key);
-    if (rec->amount)
-        json_object_set_new(cf, f->gid[FIELD_AMOUNT], json_real(strtod(rec->amount, NULL)));
-    else
-        json_object_set_new(cf, f->gid[FIELD_AMOUNT], json_null());
-    char *sup = supplier_label(rec);
-    int rc = set_enum(a, t->id, cache, cf, f->gid[FIELD_SUPPLIER], sup, res);
-    free(sup);
-    if (rc == 0)
-        rc = set_enum(a, t->id, cache, cf, f->gid[FIELD_CURRENCY], rec->currency, res);
-    if (rc == 0)
-        rc = set_enum(a, t->id, cache, cf, f->gid[FIELD_GL_ACCOUNT], rec->gl_account, res);
-    if (rc == 0)
-        rc = set_enum(a, t->id, cache, cf, f->gid[FIELD_COST_CENTER], rec->cost_center, res);
-    if (rc == 0)
-        rc = set_enum(a, t->id, cache, cf, f->gid[FIELD_STATUS], rec->status, res);
+    int rc = 0;
+    for (int id = 0; rc == 0 && id < FIELD_COUNT; id++) {
+        char *v = field_text(t->id, rec, (field_id_t)id);
+        if (id == FIELD_NUMBER_TEXT || id == FIELD_ERP_KEY)
+            json_object_set_new(cf, f->gid[id], v ? json_string(v) : json_null());
+        else if (id == FIELD_AMOUNT)
+            json_object_set_new(cf, f->gid[id], v ? json_real(strtod(v, NULL)) : json_null());
+        else
+            rc = set_enum(a, t->id, cache, cf, f->gid[id], v, res);
+        free(v);
+    }
     if (rc != 0) {
         json_decref(cf);
         return NULL;

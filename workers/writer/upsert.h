@@ -19,4 +19,8 @@ char *task_name(const record_t *rec);
 char *supplier_label(const record_t *rec);
 /* Value of the ERP Key field: "<tenant>:<kind>:<erp_key>". Caller frees. */
 char *erp_key_value(const char *tenant, const record_t *rec);
+/* The text the writer puts into custom field id for rec (enum fields: the option name; Amount:
+ * the canonical decimal), malloc'd; NULL when the record has no value. The one definition of
+ * a task's field values: task writes and `mlc reconcile` both use it. */
+char *field_text(const char *tenant, const record_t *rec, field_id_t id);
 #endif
