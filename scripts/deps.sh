@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ml-connector needs to build, test and run, when missing.
 # Idempotent and quiet when everything is present; needs root (or sudo) otherwise.
+# MLC_SKIP_DEPS=1 skips the check (image builds that installed their own build packages).
 set -euo pipefail
+[ "${MLC_SKIP_DEPS:-0}" = 1 ] && exit 0
 pkgs=(build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzmq3-dev
       libhiredis-dev libssl-dev libmicrohttpd-dev libcmocka-dev redis-server redis-tools
       curl wrk procps python3)
