@@ -111,6 +111,14 @@ for k in 4714 4715; do
 done
 ok "approvals made while the webhook was gone or whose events were dropped: recovered, once each"
 
+# ---- webhook marked inactive by Asana: replaced (the inactive one deleted) ----------------------
+old=$(R HGET 'mlc:{demo}:webhook' gid)
+jpost "$ASANA_URL/_sim/webhooks/$old/deactivate" '{}' >/dev/null
+wait_until 10 changed
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer demo-pat' "$ASANA_URL/api/1.0/webhooks/$old")
+[ "$code" = 404 ] || fail "the inactive webhook $old was not deleted (GET answered $code)"
+ok "inactive webhook replaced by a new registration, the old one deleted"
+
 # ---- the same signed delivery 5 times: one write-back -------------------------------------------
 # A registration of our own makes the gateway hold a secret this test knows. Asana's own
 # delivery of this completion is dropped; reconciliation may still find the task: either way

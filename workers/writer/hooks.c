@@ -113,10 +113,22 @@ static int delete_ours(hook_t *h, asana_res_t *res)
     return rc;
 }
 
-/* Registers the webhook: K_HOOK_PENDING for the handshake, POST /webhooks, the gid stored. */
-static job_outcome_t do_register(hook_t *h, const char *reason)
+/* Registers the webhook: K_HOOK_PENDING for the handshake, POST /webhooks, the gid stored.
+ * old_gid (may be NULL): the webhook being replaced, deleted first (it may point elsewhere). */
+static job_outcome_t do_register(hook_t *h, const char *old_gid, const char *reason)
 {
     asana_res_t res = { 0 };
+    if (old_gid) {
+        char *del = xasprintf("/webhooks/%s", old_gid);
+        int rc = asana_call(&h->a, "DELETE", del, NULL, &res);
+        free(del);
+        if (rc != 0 && res.status != 404) {
+            job_outcome_t out = asana_failed(h, "removing the replaced webhook", &res);
+            asana_res_free(&res);
+            return out;
+        }
+        asana_res_free(&res);
+    }
     if (delete_ours(h, &res) != 0) {
         job_outcome_t out = asana_failed(h, "removing the old webhook", &res);
         asana_res_free(&res);
@@ -194,10 +206,11 @@ static job_outcome_t check(hook_t *h)
                 strcmp(rep->element[1]->str, h->target) == 0;
     freeReplyObject(rep);
     if (!gid)
-        return do_register(h, "none registered");
+        return do_register(h, NULL, "none registered");
     if (!same) {
+        job_outcome_t out = do_register(h, gid, "target changed");
         free(gid);
-        return do_register(h, "target changed");
+        return out;
     }
     char *path = xasprintf("/webhooks/%s?opt_fields=active,last_success_at,last_failure_at,"
                            "last_failure_content,delivery_retry_count", gid);
@@ -206,11 +219,11 @@ static job_outcome_t check(hook_t *h)
     free(path);
     job_outcome_t out;
     if (rc != 0 && res.status == 404) {
-        out = do_register(h, "deleted by Asana");
+        out = do_register(h, NULL, "deleted by Asana");
     } else if (rc != 0) {
         out = asana_failed(h, "reading the webhook", &res);
     } else if (!json_is_true(json_object_get(res.data, "active"))) {
-        out = do_register(h, "inactive");
+        out = do_register(h, gid, "inactive");
     } else {
         char at[40];
         iso8601_ms(now_ms(), at, sizeof at);
