@@ -36,6 +36,7 @@
 #define K_ASANA_SLOTS    "mlc:{asana:%s}:inflight:%s"  /* ZSET in-flight Asana requests per token hash, reads|writes */
 #define K_ASANA_WS_LOCK  "mlc:{asana:%s}:lock:fields"   /* STRING lock while custom fields of a workspace gid are created (tenants may share a workspace) */
 #define K_ASANA_RATE     "mlc:{asana:%s}:rate"         /* STRING GCRA theoretical arrival time (ms) of a token's per-minute rate */
+#define K_ASANA_ME       "mlc:{asana:%s}:me"           /* STRING the gid of the token's user (GET /users/me), TTL 1 day */
 #define K_ASANA_PAUSE    "mlc:{asana:%s}:pause"        /* STRING set while a token is rate limited (TTL = Retry-After) */
 #define K_HOOK           "mlc:{%s}:webhook"            /* HASH the tenant's Asana webhook: gid resource target secret(sealed) active created_at last_delivery_at */
 #define K_HOOK_PENDING   "mlc:{%s}:webhook:pending"    /* STRING set (TTL 60 s) while this connector registers a webhook: value = resource gid */

@@ -55,6 +55,21 @@ R --raw XRANGE 'mlc:{demo}:audit' - + | grep -A3 '^po:4711$' | grep -q '^writeba
   || fail "no writeback.applied in PO 4711's audit trail"
 ok "IFS PO 4711 approved ${ifs_ms} ms after its task was completed, with If-Match, audited"
 
+# The approval comes back with the next sync: the task's ERP Status shows the new state. Asana
+# reports that write back to us as a change event; the writer knows its own token's changes.
+"$MLC" sync demo --wait --timeout 60 >/dev/null
+status_of() { curl -sf "$ASANA_URL/_sim/tasks?project=$PIFS" | python3 -c "
+import json, sys
+t = [t for t in json.load(sys.stdin)['data'] if t['gid'] == '$(gid_of demo po:4711)'][0]
+print(t['custom_fields'].get('ERP Status'))"; }
+[ "$(status_of)" = Authorized ] || fail "task of PO 4711 shows ERP Status $(status_of)"
+own_seen() { R --scan --pattern 'mlc:{demo}:job:evt:*' | while read -r k; do R HGET "$k" result; done \
+               | grep -q own_change; }
+wait_until 10 own_seen
+echoes=$(R --raw XRANGE 'mlc:{demo}:audit' - + | grep -A2 '^po:4711$' | grep -c '^writeback.audit_only$' || true)
+[ "$echoes" -eq 0 ] || fail "the connector's own task update was audited as a change from Asana ($echoes)"
+ok "next sync shows ERP Status Authorized on the task; the echo of that write is not an Asana change"
+
 # ---- stale ETag: PO 4712 changed in IFS after the sync -----------------------------------------
 jpost "$IFS_URL/_sim/ifs/modify" '{"set":"PurchaseOrderSet","key":"4712","changes":{"NetAmtCurr":777.5}}' >/dev/null
 complete demo po:4712 true

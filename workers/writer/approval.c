@@ -1,6 +1,7 @@
 /* approval: see approval.h. */
 #include "approval.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,23 @@ static job_outcome_t decide(approval_t *ap, const char *source)
     return out;
 }
 
+/* True when event was caused by the tenant's own Asana token (the writer updating the task):
+ * Asana reports our own field writes back to us. */
+static bool own_change(approval_t *ap, const json_t *event)
+{
+    const char *user = json_string_value(json_object_get(json_object_get(event, "user"), "gid"));
+    if (!user)
+        return false;
+    asana_t a;
+    asana_init(&a, ap->ctx->http, ap->ctx->redis, ap->t);
+    char *me = asana_me(&a);
+    bool own = me && strcmp(me, user) == 0;
+    free(me);
+    if (own)
+        ap->ctx->result = xstrdup("{\"outcome\":\"own_change\"}");
+    return own;
+}
+
 job_outcome_t approval_handle(job_ctx_t *ctx, const job_t *job, const tenant_cfg_t *t,
                               const uint8_t key[MLC_KEY_LEN])
 {
@@ -308,6 +326,8 @@ job_outcome_t approval_handle(job_ctx_t *ctx, const job_t *job, const tenant_cfg
         const char *field = json_string_value(json_object_get(change, "field"));
         if (action && strcmp(action, "changed") == 0 && field && strcmp(field, "completed") == 0)
             out = decide(&ap, "webhook");
+        else if (own_change(&ap, event))
+            out = JOB_OK;   /* the echo of the connector's own task write: already audited */
         else
             out = audit_only(&ap, "writeback.audit_only",
                              json_pack("{s:O?, s:s}", "event", event, "mode", "audit_only"),

@@ -167,6 +167,30 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
     return rc;
 }
 
+char *asana_me(asana_t *a)
+{
+    char *key = xasprintf(K_ASANA_ME, a->token_id);
+    redisReply *rep = rds_cmd(a->redis, "GET %s", key);
+    char *gid = rep && rep->type == REDIS_REPLY_STRING ? xstrdup(rep->str) : NULL;
+    if (rep)
+        freeReplyObject(rep);
+    if (!gid) {
+        asana_res_t res;
+        if (asana_call(a, "GET", "/users/me?opt_fields=gid", NULL, &res) == 0) {
+            const char *g = json_string_value(json_object_get(res.data, "gid"));
+            gid = g ? xstrdup(g) : NULL;
+        }
+        asana_res_free(&res);
+        if (gid) {
+            rep = rds_cmd(a->redis, "SET %s %s EX 86400", key, gid);
+            if (rep)
+                freeReplyObject(rep);
+        }
+    }
+    free(key);
+    return gid;
+}
+
 int asana_each_page(asana_t *a, const char *first_path,
                     void (*fn)(void *ud, json_t *page), void *ud, asana_res_t *res)
 {

@@ -55,6 +55,9 @@ int asana_each_page(asana_t *a, const char *first_path,
  * when nothing is held. asana_release releases at once (safe when nothing is held). */
 int asana_append_release(asana_t *a);
 void asana_release(asana_t *a);
+/* The gid of the token's own user (GET /users/me), cached in Redis (K_ASANA_ME) for a day.
+ * Caller frees; NULL when neither Redis nor Asana could tell. */
+char *asana_me(asana_t *a);
 /* Counters of this process: requests by outcome (for status/metrics). */
 void asana_counters(long *requests, long *rate_limited);
 #endif
