@@ -216,9 +216,10 @@ static void fire_if_due(sched_t *s, tenant_entry_t *e, size_t i, int64_t now)
     free(key);
 }
 
-/* Submits a writer job of type once per slot of interval_s seconds (id "<type>:<slot>", so
- * several schedulers submit it once). *last keeps the slot done; a failed submit is tried
- * again next tick. */
+/* Submits the writer job of type (id = type) once per slot of interval_s seconds. The id is
+ * the same every time, so while one such job is queued, running or waiting to retry (a sweep
+ * slowed by a 429 storm) no second one starts. *last keeps the slot done; a failed submit is
+ * tried again next tick. */
 static void fire_periodic(sched_t *s, tenant_entry_t *e, int64_t now, const char *type,
                           long interval_s, int64_t *last)
 {
@@ -227,13 +228,12 @@ static void fire_periodic(sched_t *s, tenant_entry_t *e, int64_t now, const char
     int64_t slot = now / (interval_s * 1000);
     if (slot == *last)
         return;
-    char *id = xasprintf("%s:%lld", type, (long long)slot);
-    job_t j = {.id = id, .tenant = e->id, .service = "write", .type = (char *)type, .ref = "-"};
+    job_t j = {.id = (char *)type, .tenant = e->id, .service = "write", .type = (char *)type,
+               .ref = "-"};
     if (job_submit(s->redis, s->bus, &j) >= 0)
         *last = slot;
     else
-        mlog(LOG_ERROR, "sched.fire", "tenant %s: cannot record job %s", e->id, id);
-    free(id);
+        mlog(LOG_ERROR, "sched.fire", "tenant %s: cannot record job %s", e->id, type);
 }
 
 /* ---- housekeeping ------------------------------------------------------------------------ */

@@ -6,7 +6,7 @@
  *    "poll_flow", ref = flow, payload {"due_ms":N}). Several schedulers never double-fire;
  *    runs missed while no scheduler was up are not caught up one by one (one run fires).
  *  - For every tenant: job_requeue_expired and job_promote_retries, publishing the ids.
- *  - For every tenant, writer jobs once per interval (ids "<type>:<slot>"): "webhook_check",
+ *  - For every tenant, writer jobs once per interval (id = type: never two at once): "webhook_check",
  *    the webhook watchdog, every MLC_WEBHOOK_WATCHDOG_S (default 60), and "reconcile", the
  *    sweep for approvals whose webhook event never came, every MLC_RECONCILE_S (default
  *    300); 0 turns either off. Both fire on the first tick after start.

@@ -48,24 +48,31 @@
 
 /* KEYS: job queue joblog stats dlq. ARGV: id tenant service type ref parent payload
  * max_attempts now keep. Returns 1 created (or new run of a done/dead job), 0 duplicate. */
-static rds_script_t S_ENQUEUE = {
-    "job_enqueue",
-    "local st = redis.call('HGET', KEYS[1], 'state')\n"
-    "if st == 'queued' or st == 'running' or st == 'retry' then return 0 end\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "redis.call('ZREM', KEYS[5], ARGV[1])\n"
-    "local names = {'id', 'tenant', 'service', 'type', 'ref', 'parent', 'payload'}\n"
-    "local f = {}\n"
-    "for i, n in ipairs(names) do\n"
-    "  if ARGV[i] ~= '' then f[#f + 1] = n; f[#f + 1] = ARGV[i] end\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], 'state', 'queued', 'attempt', 0, 'max_attempts', ARGV[8],"
-    " 'created_ms', ARGV[9], 'updated_ms', ARGV[9], unpack(f))\n"
-    "redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])\n"
-    "redis.call('ZADD', KEYS[3], ARGV[9], ARGV[1])\n"
-    "redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[10]) - 1)\n"
-    "redis.call('HINCRBY', KEYS[4], 'jobs_enqueued', 1)\n"
-    "return 1\n",
+#define LUA_ENQUEUE                                                                        \
+    "local st = redis.call('HGET', KEYS[1], 'state')\n"                                    \
+    "if st == 'queued' or st == 'running' or st == 'retry' then return 0 end\n"            \
+    "redis.call('DEL', KEYS[1])\n"                                                         \
+    "redis.call('ZREM', KEYS[5], ARGV[1])\n"                                               \
+    "local names = {'id', 'tenant', 'service', 'type', 'ref', 'parent', 'payload'}\n"      \
+    "local f = {}\n"                                                                       \
+    "for i, n in ipairs(names) do\n"                                                       \
+    "  if ARGV[i] ~= '' then f[#f + 1] = n; f[#f + 1] = ARGV[i] end\n"                     \
+    "end\n"                                                                                \
+    "redis.call('HSET', KEYS[1], 'state', 'queued', 'attempt', 0, 'max_attempts', ARGV[8]," \
+    " 'created_ms', ARGV[9], 'updated_ms', ARGV[9], unpack(f))\n"                          \
+    "redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])\n"                                      \
+    "redis.call('ZADD', KEYS[3], ARGV[9], ARGV[1])\n"                                      \
+    "redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[10]) - 1)\n"                 \
+    "redis.call('HINCRBY', KEYS[4], 'jobs_enqueued', 1)\n"                                 \
+    "return 1\n"
+
+static rds_script_t S_ENQUEUE = { "job_enqueue", LUA_ENQUEUE, "" };
+
+/* S_ENQUEUE, except that a job that died of a permanent failure stays dead. */
+static rds_script_t S_REVIVE = {
+    "job_revive",
+    "local g = redis.call('HMGET', KEYS[1], 'state', 'permanent')\n"
+    "if g[1] == 'dead' and g[2] == '1' then return 0 end\n" LUA_ENQUEUE,
     ""};
 
 /* KEYS: job leases. ARGV: id worker lease_until now queue_prefix.
@@ -110,6 +117,7 @@ static rds_script_t S_DONE = {
 static rds_script_t S_FAIL = {
     "job_fail",
     LUA_HELPERS LUA_OWNED
+    "if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'permanent', '1') end\n"
     "if ARGV[4] == '1' or tonumber(s[4] or 0) >= tonumber(s[5] or 1) then\n"
     "  bury(KEYS[1], ARGV[1], ARGV[3], ARGV[6], KEYS[2], KEYS[4], KEYS[5], ARGV[7], s[3])\n"
     "  return 2\n"
@@ -201,7 +209,7 @@ static rds_script_t S_REPLAY = {
     "local svc = s[2] or ''\n"
     "redis.call('HSET', KEYS[1], 'state', 'queued', 'attempt', 0, 'updated_ms', ARGV[2],"
     " 'lease_until', 0)\n"
-    "redis.call('HDEL', KEYS[1], 'error', 'not_before', 'worker')\n"
+    "redis.call('HDEL', KEYS[1], 'error', 'not_before', 'worker', 'permanent')\n"
     "redis.call('ZADD', ARGV[3] .. svc, ARGV[2], ARGV[1])\n"
     "local parent = s[3]\n"
     "if parent and parent ~= '' then\n"
@@ -355,6 +363,15 @@ int job_append_enqueue(rds_t *r, const job_t *j)
     enqueue_args_t a;
     enqueue_args_init(&a, j, now_ms());
     int rc = rds_append_eval_src(r, &S_ENQUEUE, 5, 15, a.argv, NULL);
+    enqueue_args_free(&a);
+    return rc;
+}
+
+int job_append_revive(rds_t *r, const job_t *j)
+{
+    enqueue_args_t a;
+    enqueue_args_init(&a, j, now_ms());
+    int rc = rds_append_eval_src(r, &S_REVIVE, 5, 15, a.argv, NULL);
     enqueue_args_free(&a);
     return rc;
 }

@@ -11,7 +11,8 @@
  *          running with an expired lease -> queued (reaper)
  *
  * Job hash fields: id tenant service type ref parent payload state attempt max_attempts
- *   created_ms updated_ms lease_until worker not_before error result
+ *   created_ms updated_ms lease_until worker not_before error result permanent (1: died of a
+ *   permanent failure)
  * Ids are chosen by the producer; equal ids dedupe: enqueueing an id that is queued, running
  * or waiting to retry changes nothing. */
 #ifndef MLC_JOB_H
@@ -49,6 +50,10 @@ int job_enqueue_many(rds_t *r, const job_t *jobs, int n);
  * appends the enqueue script call to r's pipeline; its reply (1/0 as job_enqueue) is read with
  * rds_get_reply. Returns 0 appended, -1 on failure. */
 int job_append_enqueue(rds_t *r, const job_t *j);
+/* job_append_enqueue for producers that send the same work again (a poll finding content that
+ * never reached Asana): the same, except that a job dead of a permanent failure stays dead
+ * (0): only `mlc dlq replay` brings it back. One that ran out of tries, or expired, runs again. */
+int job_append_revive(rds_t *r, const job_t *j);
 /* Embedding the enqueue in a caller's own Lua script (one atomic step with other writes whose
  * outcome decides whether to enqueue). job_enqueue_lua: the enqueue script's source; it reads
  * KEYS[1..5] and ARGV[1..10] and returns 1/0 as job_enqueue, so wrapped as

@@ -109,6 +109,13 @@ rc=0; "$MLC" dlq replay demo 2>/dev/null || rc=$?
 [ $rc -eq 2 ] || fail "replay without ID or --all is not a usage error (exit $rc)"
 ok "unknown tenant, unknown job, a job that is not dead: clear errors"
 
+# A later poll does not bring a permanently dead job back (only the operator does).
+"$MLC" sync demo --full --wait --timeout 60 >/dev/null || true
+wait_until 30 queues_empty demo
+[ "$("${REDIS_CLI[@]}" ZCARD 'mlc:{demo}:dlq')" -eq "$(python3 -c "import json; print(json.load(open('$MLC_RUN_DIR/dlq.json'))['count'])")" ] \
+  || fail "a re-poll changed the dead-letter set"
+ok "a full re-poll leaves the permanently dead jobs dead"
+
 # The cause fixed, every dead job gets its full tries again and every task is written.
 jpost "$ASANA_URL/_sim/config" '{"reject_enum_option_names":[]}' >/dev/null
 DEAD=$(python3 -c "import json; print(json.load(open('$MLC_RUN_DIR/dlq.json'))['count'])")
@@ -151,4 +158,22 @@ wait_until 30 queues_empty demo
 [ "$("${REDIS_CLI[@]}" ZCARD 'mlc:{demo}:dlq')" -eq 0 ] || fail "DLQ not empty after replaying $ID"
 [ "$(task_count $PROJECT)" -eq 700 ] || fail "the replayed update created a task"
 ok "poisoned update of po:4711 dead with the PUT's 400; replayed by id, task updated"
+
+# A write that ran out of tries on transient failures (Asana answering 503) is not lost: the
+# next poll finds its content never reached Asana and sends it again.
+jpost "$IFS_URL/_sim/ifs/modify" '{"set":"PurchaseOrderSet","key":"4712","changes":{"NetAmtCurr":4242.5}}' >/dev/null
+jpost "$ASANA_URL/_sim/config" '{"fail_5xx_pct":100}' >/dev/null
+"$MLC" sync demo --wait --timeout 120 >/dev/null || true
+wait_until 60 queues_empty demo
+[ "$("${REDIS_CLI[@]}" ZCARD 'mlc:{demo}:dlq')" -ge 1 ] || fail "the 503s did not kill the write of po:4712"
+jpost "$ASANA_URL/_sim/config" '{"fail_5xx_pct":0}' >/dev/null
+"$MLC" sync demo --wait --timeout 60 >/dev/null
+wait_until 30 queues_empty demo
+amount=$(curl -sf "$ASANA_URL/_sim/tasks?project=$PROJECT" | python3 -c "
+import json, sys
+t = [t for t in json.load(sys.stdin)['data'] if t['custom_fields'].get('ERP Key') == 'demo:po:4712'][0]
+print(t['custom_fields'].get('Amount'))")
+python3 -c "import sys; sys.exit(0 if abs(float('$amount') - 4242.5) < 1e-6 else 1)" \
+  || fail "po:4712 shows Amount $amount after the faults ended, want 4242.5"
+ok "a write dead after its tries on 503s is sent again by the next poll"
 "$MLC" down >/dev/null

@@ -219,6 +219,52 @@ static void test_retry_and_promote(void **state)
     job_free(&c);
 }
 
+/* A run refused by a shared limit is deferred: back to retry with its attempt given back, so
+ * any number of deferrals never makes the job dead; a real failure still counts. */
+static void test_defer_keeps_attempts(void **state)
+{
+    job_t j = mkjob("jd", "poll");
+    j.max_attempts = 2;
+    job_enqueue(R, &j);
+    for (int i = 0; i < 5; i++) {
+        job_t c;
+        assert_int_equal(job_claim(R, T, "jd", "w1", 30000, &c), 1);
+        assert_int_equal(c.attempt, 1);
+        job_free(&c);
+        int64_t at = now_ms() + 500;
+        assert_int_equal(job_defer(R, T, "jd", "w2", "x", at), 0);   /* not the owner */
+        assert_int_equal(job_defer(R, T, "jd", "w1", "ERP paused", at), 1);
+        assert_int_equal(zscore_k(K_RETRY, NULL, "jd"), at);
+        assert_int_equal(zscore_k(K_LEASES, NULL, "jd"), -1);
+        job_t got;
+        job_load(R, T, "jd", &got);
+        assert_string_equal(got.state, "retry");
+        assert_string_equal(got.error, "ERP paused");
+        assert_int_equal(got.attempt, 0);
+        job_free(&got);
+        assert_int_equal(job_defer(R, T, "jd", "w1", "again", at), 0);   /* not running */
+        char **ids;
+        assert_int_equal(job_promote_retries(R, T, at, &ids), 1);
+        free(ids[0]);
+        free(ids);
+    }
+    assert_int_equal(stat_of("jobs_deferred"), 5);
+    assert_int_equal(stat_of("jobs_retried"), -1);
+    /* two real failures use up the two attempts */
+    job_t c;
+    assert_int_equal(job_claim(R, T, "jd", "w1", 30000, &c), 1);
+    job_free(&c);
+    assert_int_equal(job_fail(R, T, "jd", "w1", "HTTP 503", false, 0), 1);
+    char **ids;
+    assert_int_equal(job_promote_retries(R, T, now_ms(), &ids), 1);
+    free(ids[0]);
+    free(ids);
+    assert_int_equal(job_claim(R, T, "jd", "w1", 30000, &c), 1);
+    assert_int_equal(c.attempt, 2);
+    job_free(&c);
+    assert_int_equal(job_fail(R, T, "jd", "w1", "HTTP 503", false, 0), 2);
+}
+
 /* Claims, fails (retryable) and promotes until the job runs out of attempts. */
 static void test_dead_after_max_attempts(void **state)
 {
@@ -271,6 +317,49 @@ static void test_permanent_failure(void **state)
     assert_true(zscore_k(K_DLQ, NULL, "j6") > 0);
     assert_int_equal(zscore_k(K_RETRY, NULL, "j6"), -1);
     assert_int_equal(job_fail(R, T, "j6", "w1", "again", true, 0), 0);
+}
+
+/* Reads the one reply of a pipelined call. */
+static long long pipelined_int(void)
+{
+    redisReply *rep = rds_get_reply(R);
+    long long v = rds_int(rep, -1);
+    if (rep)
+        freeReplyObject(rep);
+    return v;
+}
+
+/* A job that ran out of tries is sent again by job_append_revive; one that died of a
+ * permanent failure stays dead until replayed; a live one is not doubled. */
+static void test_revive(void **state)
+{
+    job_t tired = mkjob("tired", "write"), poison = mkjob("poison", "write");
+    tired.max_attempts = 1;
+    job_enqueue(R, &tired);
+    job_enqueue(R, &poison);
+    job_t c;
+    job_claim(R, T, "tired", "w1", 30000, &c);
+    job_free(&c);
+    job_claim(R, T, "poison", "w1", 30000, &c);
+    job_free(&c);
+    assert_int_equal(job_fail(R, T, "tired", "w1", "HTTP 503", false, 0), 2);
+    assert_int_equal(job_fail(R, T, "poison", "w1", "HTTP 400", true, 0), 2);
+    assert_int_equal(job_append_revive(R, &tired), 0);
+    assert_int_equal(pipelined_int(), 1);
+    assert_int_equal(job_append_revive(R, &poison), 0);
+    assert_int_equal(pipelined_int(), 0);
+    assert_true(zscore_k(K_DLQ, NULL, "poison") > 0);
+    assert_int_equal(job_load(R, T, "tired", &c), 1);
+    assert_string_equal(c.state, "queued");
+    job_free(&c);
+    assert_int_equal(job_append_revive(R, &tired), 0);   /* queued: nothing doubled */
+    assert_int_equal(pipelined_int(), 0);
+    char *svc = NULL;
+    assert_int_equal(job_replay(R, T, "poison", &svc), 1);
+    free(svc);
+    char *jk = xasprintf(K_JOB, T, "poison");
+    assert_int_equal(hget_int(jk, "permanent"), -1);   /* replay forgets the verdict */
+    free(jk);
 }
 
 static void test_lost_lease(void **state)
@@ -667,8 +756,10 @@ int main(void)
         cmocka_unit_test_setup(test_claim, flush),
         cmocka_unit_test_setup(test_touch_and_done, flush),
         cmocka_unit_test_setup(test_retry_and_promote, flush),
+        cmocka_unit_test_setup(test_defer_keeps_attempts, flush),
         cmocka_unit_test_setup(test_dead_after_max_attempts, flush),
         cmocka_unit_test_setup(test_permanent_failure, flush),
+        cmocka_unit_test_setup(test_revive, flush),
         cmocka_unit_test_setup(test_lost_lease, flush),
         cmocka_unit_test_setup(test_reaper_buries_last_attempt, flush),
         cmocka_unit_test_setup(test_requeue_many, flush),

@@ -121,7 +121,7 @@ static int flush(run_t *run)
         refs[i] = record_ref(run->batch[i]);
         record_hash(run->batch[i], hashes[i]);
         char *key = xasprintf(K_REC, tenant, refs[i]);
-        rds_append(r, "HMGET %s hash etag", key);
+        rds_append(r, "HMGET %s hash etag synced_hash", key);
         free(key);
         int64_t m = run->batch[i]->modified_at ? parse_iso8601(run->batch[i]->modified_at) : -1;
         if (m > run->max_modified)
@@ -130,10 +130,15 @@ static int flush(run_t *run)
     int rc = 0;
     int expect = 0;
     char *job_ids[BATCH] = { 0 };
-    int kinds[BATCH]; /* 0 unchanged, 1 etag only, 2 changed */
+    /* What each record needs: 0 nothing; CHANGED its new state and write job; for unchanged
+     * content ETAG (a new ETag only) and/or RESEND (Asana never got this content: its write
+     * job is queued again, which is a no-op while it is still queued, running or retrying,
+     * and revives one that ran out of tries; one dead of a permanent failure stays dead). */
+    enum { ETAG = 1, CHANGED = 2, RESEND = 4 };
+    int kinds[BATCH];
     for (int i = 0; i < run->n; i++) {
         redisReply *rep = rds_get_reply(r);
-        if (!rds_ok(rep) || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+        if (!rds_ok(rep) || rep->type != REDIS_REPLY_ARRAY || rep->elements != 3) {
             rc = -1;
             kinds[i] = 0;
             if (rep)
@@ -142,6 +147,7 @@ static int flush(run_t *run)
         }
         const char *old_hash = rep->element[0]->type == REDIS_REPLY_STRING ? rep->element[0]->str : NULL;
         const char *old_etag = rep->element[1]->type == REDIS_REPLY_STRING ? rep->element[1]->str : "";
+        const char *synced = rep->element[2]->type == REDIS_REPLY_STRING ? rep->element[2]->str : "";
         const record_t *rec = run->batch[i];
         if (old_hash && strcmp(old_hash, hashes[i]) == 0) {
             kinds[i] = 0;
@@ -150,11 +156,21 @@ static int flush(run_t *run)
                 rds_append(r, "HSET %s etag %s erp_modified %s", key, rec->etag,
                            rec->modified_at ? rec->modified_at : "");
                 free(key);
-                kinds[i] = 1;
+                kinds[i] |= ETAG;
+                expect += 1;
+            }
+            if (strcmp(synced, hashes[i]) != 0) {
+                job_ids[i] = xasprintf("write:%s:%.12s", refs[i], hashes[i]);
+                job_t wj = { .id = job_ids[i], .tenant = (char *)tenant, .service = "write",
+                             .type = "upsert_task", .ref = refs[i], .parent = run->job->id,
+                             .max_attempts = job_max_attempts("upsert_task") };
+                if (job_append_revive(r, &wj) != 0)
+                    rc = -1;
+                kinds[i] |= RESEND;
                 expect += 1;
             }
         } else if (rc == 0) {
-            kinds[i] = 2;
+            kinds[i] = CHANGED;
             if (append_change(run, rec, refs[i], hashes[i], old_hash == NULL, &job_ids[i]) != 0)
                 rc = -1;
             expect += 5;
@@ -163,10 +179,25 @@ static int flush(run_t *run)
     }
     /* Read the replies in order; an EXEC answers [hset, enqueue, xadd]. */
     for (int i = 0; i < run->n && expect > 0; i++) {
-        if (kinds[i] == 1) {
+        if (kinds[i] & ETAG) {
             rc |= drain_replies(r, 1, NULL);
             expect -= 1;
-        } else if (kinds[i] == 2) {
+        }
+        if (kinds[i] & RESEND) {
+            redisReply *rep = rds_get_reply(r);
+            if (!rds_ok(rep))
+                rc = -1;
+            else if (rds_int(rep, 0) == 1) {
+                run->jobs_created++;
+                bus_publish(run->ctx->bus, "write", tenant, job_ids[i]);
+                mlog(LOG_INFO, "poll.resend", "tenant %s %s: content never reached Asana, write "
+                     "job %s queued again", tenant, refs[i], job_ids[i]);
+            }
+            if (rep)
+                freeReplyObject(rep);
+            expect -= 1;
+        }
+        if (kinds[i] == CHANGED) {
             redisReply *exec = NULL;
             if (drain_replies(r, 5, &exec) != 0 || !exec || exec->type != REDIS_REPLY_ARRAY ||
                 exec->elements != 3 || !rds_ok(exec->element[0]) || !rds_ok(exec->element[1]) ||
@@ -182,7 +213,7 @@ static int flush(run_t *run)
         }
     }
     for (int i = 0; i < run->n; i++) {
-        if (kinds[i] == 2)
+        if (kinds[i] == CHANGED)
             run->changed++;
         else
             run->unchanged++;
