@@ -5,7 +5,9 @@
  *   GET  /metrics            Prometheus counters and the request latency histogram
  * Requests are served by a pool of threads, each handler taking one of as many Redis/bus
  * connections, so a handler never waits for another request (Asana's create call blocks on
- * the handshake it triggers). */
+ * the handshake it triggers). Each connection slot caches its tenants' secrets (gw_cache),
+ * so a verified delivery costs one Redis round trip: the record script, which re-checks that
+ * the secret is still the stored one. */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "audit.h"
 #include "bus.h"
 #include "config.h"
+#include "gw_cache.h"
 #include "gw_hook.h"
 #include "gw_metrics.h"
 #include "gw_store.h"
@@ -24,12 +27,15 @@
 #include "redis.h"
 #include "util.h"
 
-#define MAX_TENANTS 4096
+#define MAX_TENANTS     4096
+#define CACHE_SLOTS     1024   /* per connection slot (gw_cache) */
+#define RECORD_TRIES    4      /* verify-and-record rounds when the stored secret changes */
 
 /* One thread's share of the outside world, connected lazily. */
 typedef struct {
     rds_t *redis;
     bus_t *bus;
+    gwc_t *cache;   /* tenants' secrets as this slot last read them */
     bool   busy;
 } gw_conn_t;
 
@@ -39,6 +45,7 @@ typedef struct {
     uint8_t         key[MLC_KEY_LEN];
     gws_opts_t      store;
     size_t          max_body;
+    int64_t         cache_ms;   /* a cached tenant is read again after this long (membership) */
     gwm_t          *metrics;
     pthread_mutex_t lock;
     pthread_cond_t  freed;
@@ -131,59 +138,138 @@ static void reject(gw_t *gw, rds_t *r, const char *tenant, int status, gwm_outco
     json_decref(e);
 }
 
-/* A delivery: rejected (413 / 401 / 400) or, once verified, a heartbeat or events recorded
- * before the 200; the new jobs are published afterwards. b is the parsed body, NULL when the
- * body is too large or not a delivery (parse_err says why). d comes from gws_begin with b. */
-static void delivery(gw_t *gw, gw_conn_t *c, const char *tenant, gws_delivery_t *d,
-                     const gwh_batch_t *b, const char *parse_err, const httpd_req_t *req,
-                     httpd_resp_t *resp)
+/* The tenant for a delivery: from c's cache when read within gw->cache_ms and cached is
+ * true, else read from Redis (and cached when known with an opened secret). Fills *t (owned
+ * copies; gws_tenant_free it) and *from_cache. 0, or -1 when Redis failed. */
+static int tenant_get(gw_t *gw, gw_conn_t *c, const char *tenant, bool cached,
+                      gws_tenant_t *t, bool *from_cache)
+{
+    const char *sealed, *secret;
+    int64_t now = now_ms();
+    *from_cache = cached && gwc_get(c->cache, tenant, now, gw->cache_ms, &sealed, &secret);
+    if (*from_cache) {
+        *t = (gws_tenant_t){ .known = true, .sealed = xstrdup(sealed),
+                             .secret = xstrdup(secret) };
+        return 0;
+    }
+    if (gws_tenant_read(c->redis, gw->key, tenant, t) < 0)
+        return -1;
+    if (t->known && t->secret)
+        gwc_put(c->cache, tenant, t->sealed, t->secret, now);
+    else
+        gwc_drop(c->cache, tenant);
+    return 0;
+}
+
+/* Records the verified events of b and answers 200, then publishes the new jobs. Returns 0,
+ * or 1 when the secret b was verified with is no longer the stored one (nothing recorded or
+ * answered: verify again with a fresh read). */
+static int record(gw_t *gw, gw_conn_t *c, const char *tenant, const char *sealed,
+                  const gwh_batch_t *b, httpd_resp_t *resp)
+{
+    gws_code_t *codes = xcalloc((size_t)b->n, sizeof *codes);
+    int rc = gws_record(c->redis, tenant, sealed, b, &gw->store, codes);
+    if (rc <= 0) {
+        if (rc < 0)
+            httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
+        free(codes);
+        return rc == 0;
+    }
+    int count[GWS_JOB_EXISTS + 1] = { 0 };
+    for (int i = 0; i < b->n; i++)
+        count[codes[i]]++;
+    int fresh = b->n - count[GWS_DUPLICATE];
+    gwm_delivery(gw->metrics, tenant, fresh ? GWM_ACCEPTED : GWM_DUPLICATE);
+    gwm_enqueued(gw->metrics, tenant, fresh);
+    char msg[128];
+    snprintf(msg, sizeof msg, "{\"ok\":true,\"new\":%d,\"duplicates\":%d,\"unknown_tasks\":%d}",
+             fresh, count[GWS_DUPLICATE], count[GWS_UNKNOWN_TASK]);
+    httpd_resp_json(resp, 200, msg);
+    if (count[GWS_JOB_CREATED] && !c->bus)
+        c->bus = bus_producer_new(gw->broker_url);
+    for (int i = 0; c->bus && i < b->n; i++) {
+        if (codes[i] != GWS_JOB_CREATED)
+            continue;
+        char id[21];
+        gwh_job_id(&b->ev[i], id);
+        bus_publish(c->bus, "write", tenant, id);
+    }
+    free(codes);
+    return 0;
+}
+
+/* A delivery: 404 for an unknown tenant, rejected (413 / 401 / 400) or, once verified, a
+ * heartbeat or events recorded before the 200. The tenant's secret comes from the cache when
+ * it can: a signature that does not match a cached secret, or a record refused because the
+ * stored secret changed, is checked again against a fresh read. b is the parsed body, NULL
+ * when the body is too large or not a delivery (parse_err says why). */
+static void delivery(gw_t *gw, gw_conn_t *c, const char *tenant, const gwh_batch_t *b,
+                     const char *parse_err, const httpd_req_t *req, httpd_resp_t *resp)
 {
     size_t len = 0;
     const char *body = httpd_body(req, &len);
-    const char *secret = gws_secret(d);
-    if (len > gw->max_body) {
-        reject(gw, c->redis, tenant, 413, GWM_TOO_LARGE, "webhook.too_large", "body too large", len, resp);
-        return;
-    }
-    if (!gwh_signature_ok(secret, body, len, httpd_header(req, "X-Hook-Signature"))) {
-        reject(gw, c->redis, tenant, 401, GWM_BAD_SIGNATURE, "webhook.bad_signature",
-               secret ? "missing or wrong X-Hook-Signature" : "no webhook secret stored", len, resp);
-        return;
-    }
-    if (!b) {
-        reject(gw, c->redis, tenant, 400, GWM_MALFORMED, "webhook.malformed", parse_err, len, resp);
-        return;
-    }
-    if (b->n == 0) {
-        if (gws_heartbeat(c->redis, tenant) < 0) {
+    const char *sig = httpd_header(req, "X-Hook-Signature");
+    bool cached = true, from_cache;
+    for (int attempt = 0; attempt < RECORD_TRIES; attempt++) {
+        gws_tenant_t t;
+        if (tenant_get(gw, c, tenant, cached, &t, &from_cache) < 0) {
             httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
-        } else {
+            return;
+        }
+        bool verified = t.known && len <= gw->max_body
+                        && gwh_signature_ok(t.secret, body, len, sig);
+        cached = false;
+        if (!verified && from_cache) {
+            gws_tenant_free(&t);
+            continue;
+        }
+        int again = 0;
+        if (!t.known)
+            httpd_resp_json(resp, 404, "{\"error\":\"unknown tenant\"}");
+        else if (len > gw->max_body)
+            reject(gw, c->redis, tenant, 413, GWM_TOO_LARGE, "webhook.too_large", "body too large",
+                   len, resp);
+        else if (!verified)
+            reject(gw, c->redis, tenant, 401, GWM_BAD_SIGNATURE, "webhook.bad_signature",
+                   t.secret ? "missing or wrong X-Hook-Signature" : "no webhook secret stored", len, resp);
+        else if (!b)
+            reject(gw, c->redis, tenant, 400, GWM_MALFORMED, "webhook.malformed", parse_err, len,
+                   resp);
+        else if (b->n > 0)
+            again = record(gw, c, tenant, t.sealed, b, resp);
+        else if (gws_heartbeat(c->redis, tenant) < 0)
+            httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
+        else {
             gwm_delivery(gw->metrics, tenant, GWM_HEARTBEAT);
             httpd_resp_json(resp, 200, "{\"ok\":true}");
         }
-        return;
+        gws_tenant_free(&t);
+        if (!again)
+            return;
     }
-    gws_result_t res;
-    if (gws_record(c->redis, d, &gw->store, &res) < 0) {
-        httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
-        return;
-    }
-    gwm_delivery(gw->metrics, tenant, res.fresh ? GWM_ACCEPTED : GWM_DUPLICATE);
-    gwm_enqueued(gw->metrics, tenant, res.fresh);
-    char msg[128];
-    snprintf(msg, sizeof msg, "{\"ok\":true,\"new\":%d,\"duplicates\":%d,\"unknown_tasks\":%d}",
-             res.fresh, res.duplicates, res.unknown);
-    httpd_resp_json(resp, 200, msg);
-    if (res.njobs && !c->bus)
-        c->bus = bus_producer_new(gw->broker_url);
-    for (int i = 0; c->bus && i < res.njobs; i++)
-        bus_publish(c->bus, "write", tenant, res.job_ids[i]);
-    gws_result_free(&res);
+    mlog(LOG_WARN, "gw.record", "%s: the stored secret kept changing under the delivery", tenant);
+    httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
 }
 
-/* POST /webhooks/{tenant}. A delivery body is parsed before the signature is checked so that
- * the tenant, its secret and the events' dedupe state come back in one Redis round trip; it
- * is used only once the signature over the raw bytes matched. */
+/* A handshake: 404 for an unknown tenant, else handshake(); the secret this thread cached
+ * for the tenant is dropped either way. */
+static void hook_handshake(gw_t *gw, gw_conn_t *c, const char *tenant, const httpd_req_t *req,
+                           httpd_resp_t *resp)
+{
+    gws_tenant_t t;
+    gwc_drop(c->cache, tenant);
+    if (gws_tenant_read(c->redis, gw->key, tenant, &t) < 0)
+        httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
+    else if (!t.known)
+        httpd_resp_json(resp, 404, "{\"error\":\"unknown tenant\"}");
+    else
+        handshake(gw, c->redis, tenant, httpd_header(req, "X-Hook-Secret"), resp);
+    gws_tenant_free(&t);
+}
+
+/* POST /webhooks/{tenant}. A delivery body is parsed before the signature is checked (the
+ * parse is pure and the events are needed right after); it is used only once the signature
+ * over the raw bytes matched. */
 static void webhook(gw_t *gw, gwh_route_t route, const char *tenant, const httpd_req_t *req,
                     httpd_resp_t *resp)
 {
@@ -194,16 +280,12 @@ static void webhook(gw_t *gw, gwh_route_t route, const char *tenant, const httpd
     bool parsed = route == GWH_DELIVERY && len <= gw->max_body
                   && gwh_batch_parse(body, len, &b, perr, sizeof perr) == 0;
     gw_conn_t *c = conn_acquire(gw);
-    gws_delivery_t *d = c->redis ? gws_begin(c->redis, gw->key, tenant, parsed ? &b : NULL) : NULL;
-    if (!d)
+    if (!c->redis)
         httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
-    else if (!gws_known(d))
-        httpd_resp_json(resp, 404, "{\"error\":\"unknown tenant\"}");
     else if (route == GWH_HANDSHAKE)
-        handshake(gw, c->redis, tenant, httpd_header(req, "X-Hook-Secret"), resp);
+        hook_handshake(gw, c, tenant, req, resp);
     else
-        delivery(gw, c, tenant, d, parsed ? &b : NULL, perr, req, resp);
-    gws_end(c->redis, &d);
+        delivery(gw, c, tenant, parsed ? &b : NULL, perr, req, resp);
     conn_release(gw, c);
     gwh_batch_free(&b);
 }
@@ -252,6 +334,7 @@ int main(int argc, char **argv)
                    "GET /healthz, GET /metrics (Prometheus).\n"
                    "Environment: MLC_GW_PORT (18088), MLC_GW_BIND (127.0.0.1), MLC_GW_THREADS (8),\n"
                    "MLC_GW_MAX_BODY (1048576), MLC_HOOK_DEDUPE_S (86400), MLC_EVENTS_MAXLEN (100000),\n"
+                   "MLC_AUDIT_MAXLEN (1000000), MLC_GW_TENANT_CACHE_MS (1000),\n"
                    "MLC_REDIS_URL, MLC_BROKER_URL, MLC_MASTER_KEY or MLC_MASTER_KEY_FILE.\n");
             return 0;
         default: return 2;
@@ -264,6 +347,7 @@ int main(int argc, char **argv)
     gw_t gw = { .redis_url = env_or("MLC_REDIS_URL", DEFAULT_REDIS_URL),
                 .broker_url = env_or("MLC_BROKER_URL", DEFAULT_BROKER_URL),
                 .max_body = (size_t)env_long("MLC_GW_MAX_BODY", 1 << 20),
+                .cache_ms = env_long("MLC_GW_TENANT_CACHE_MS", 1000),
                 .nconns = threads };
     char err[256];
     if (master_key_load(gw.key, err, sizeof err) < 0) {
@@ -275,6 +359,8 @@ int main(int argc, char **argv)
     gws_opts_from_env(&gw.store);
     gw.metrics = gwm_new(MAX_TENANTS);
     gw.conns = xcalloc((size_t)threads, sizeof *gw.conns);
+    for (int i = 0; i < threads; i++)
+        gw.conns[i].cache = gwc_new(CACHE_SLOTS);
     pthread_mutex_init(&gw.lock, NULL);
     pthread_cond_init(&gw.freed, NULL);
     /* httpd answers 413 itself beyond its limit, before the tenant is known; twice the
@@ -296,6 +382,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < gw.nconns; i++) {
         rds_destroy(&gw.conns[i].redis);
         bus_destroy(&gw.conns[i].bus);
+        gwc_destroy(&gw.conns[i].cache);
     }
     free(gw.conns);
     gwm_destroy(&gw.metrics);

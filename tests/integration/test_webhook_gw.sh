@@ -3,12 +3,17 @@
 # only while a registration is in flight and a refused one leaves the stored secret alone;
 # unsigned or wrongly signed deliveries are all refused and record nothing; a signed delivery
 # sent five times (and twenty times concurrently) is recorded once, with one job; events for
-# unknown tasks are recorded without a job; heartbeat, 413, 400, 404 and /metrics.
+# unknown tasks are recorded without a job; heartbeat, 413, 400, 404 and /metrics; concurrent
+# distinct events are each recorded once; after a new handshake every gateway thread accepts
+# the new secret and refuses the old one (the threads cache the secret).
 source "$(dirname "$0")/lib.sh"
 stack_env
 # This test plays Asana itself: no webhook registration by the writer (its handshake would
 # count among the ones checked here).
 export MLC_WEBHOOK_WATCHDOG_S=0
+# Gateway threads keep a tenant's secret this long: long enough that the secret rotation
+# below is served from the caches (the stored secret is re-checked when recording).
+export MLC_GW_TENANT_CACHE_MS=60000
 "$MLC" up --demo --no-sync >/dev/null
 GW="http://127.0.0.1:$MLC_GW_PORT"
 wait_until 20 curl -sf "$GW/healthz" -o /dev/null
@@ -158,4 +163,38 @@ want 'mlc_webhook_deliveries_total{tenant="demo",outcome="too_large"} 1'
 want 'mlc_webhook_events_enqueued_total{tenant="demo"} 3'
 echo "$m" | grep -q '^mlc_webhook_request_seconds_bucket{le="+Inf"} ' || fail "no latency histogram"
 ok "metrics count every outcome"
+
+# Threads cache the secret: after a new handshake, deliveries signed with the new secret are
+# accepted at once by every thread and ones signed with the old secret refused, recording
+# nothing. 40 distinct events sent concurrently: each recorded once with its job.
+conc() {   # conc SECRET FIRST COUNT: COUNT concurrent deliveries of distinct events
+  python3 - "$@" <<PY
+import hashlib, hmac, http.client, json, os, sys, threading
+secret, first, count = sys.argv[1].encode(), int(sys.argv[2]), int(sys.argv[3])
+st = []
+def go(i):
+    ev = json.loads($EVJ); ev["events"][0]["created_at"] = "2026-11-22T13:00:00.%03dZ" % i
+    body = json.dumps(ev).encode()
+    c = http.client.HTTPConnection("127.0.0.1", int(os.environ["MLC_GW_PORT"]), timeout=10)
+    c.request("POST", "/webhooks/demo", body=body,
+              headers={"X-Hook-Signature": hmac.new(secret, body, hashlib.sha256).hexdigest()})
+    r = c.getresponse(); st.append((r.status, json.loads(r.read() or b"{}").get("new")))
+ts = [threading.Thread(target=go, args=(i,)) for i in range(first, first + count)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(" ".join(sorted(set("%s/%s" % s for s in st))))
+PY
+}
+x0=$(R XLEN "mlc:{$T}:events"); j0=$(evt_jobs)
+[ "$(conc s3cr3t-A 0 40)" = "200/1" ] || fail "40 concurrent distinct events"
+[ "$(R XLEN "mlc:{$T}:events")" -eq $((x0 + 40)) ] && [ "$(evt_jobs)" -eq $((j0 + 40)) ] \
+  || fail "40 concurrent events: $(R XLEN "mlc:{$T}:events") stream entries, $(evt_jobs) jobs"
+R SET "mlc:{$T}:webhook:pending" 1200000000000101 EX 60 >/dev/null
+[ "$(one '{"handshake":"s3cr3t-B"}')" = "200 s3cr3t-B" ] || fail "second handshake"
+R DEL "mlc:{$T}:webhook:pending" >/dev/null
+[ "$(conc s3cr3t-A 100 20)" = "401/None" ] || fail "old secret accepted after the new handshake"
+[ "$(R XLEN "mlc:{$T}:events")" -eq $((x0 + 40)) ] || fail "old secret recorded events"
+[ "$(conc s3cr3t-B 200 20)" = "200/1" ] || fail "new secret not accepted by every thread"
+[ "$(R XLEN "mlc:{$T}:events")" -eq $((x0 + 60)) ] && [ "$(evt_jobs)" -eq $((j0 + 60)) ] \
+  || fail "new secret: $(R XLEN "mlc:{$T}:events") stream entries, $(evt_jobs) jobs"
+ok "40 concurrent events recorded once each; a new secret replaces the old one on every thread"
 echo "PASS"

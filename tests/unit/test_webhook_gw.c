@@ -1,6 +1,6 @@
 /* Unit tests for the pure parts of mlc-webhook-gw: request routing (gw_hook), the
- * X-Hook-Signature check, delivery parsing and dedupe keys, and the metrics exposition
- * (gw_metrics). The Redis side is covered by tests/integration/test_webhook_gw.sh. */
+ * X-Hook-Signature check, delivery parsing and dedupe keys, the metrics exposition
+ * (gw_metrics) and the per-thread cache of tenants' secrets (gw_cache). The Redis side is covered by tests/integration/test_webhook_gw.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "gw_cache.h"
 #include "gw_hook.h"
 #include "gw_metrics.h"
 
@@ -176,12 +177,50 @@ static void test_metrics_threads(void **state)
     gwm_destroy(&m);
 }
 
+/* The secret cache: a hit only for the same tenant within max_age; put replaces (copies);
+ * drop forgets only that tenant; tenants that share a slot evict each other. */
+static void test_cache(void **state)
+{
+    (void)state;
+    gwc_t *c = gwc_new(8);
+    const char *sealed = NULL, *secret = NULL;
+    assert_false(gwc_get(c, "acme", 1000, 500, &sealed, &secret));
+    char buf[16];
+    strcpy(buf, "s3cr3t");
+    gwc_put(c, "acme", "v1:AAA", buf, 1000);
+    buf[0] = 'X';   /* the cache holds its own copy */
+    assert_true(gwc_get(c, "acme", 1500, 500, &sealed, &secret));
+    assert_string_equal(sealed, "v1:AAA");
+    assert_string_equal(secret, "s3cr3t");
+    assert_false(gwc_get(c, "acme", 1501, 500, &sealed, &secret));   /* too old */
+    assert_false(gwc_get(c, "acm", 1000, 500, &sealed, &secret));
+    gwc_put(c, "acme", "v1:BBB", "other", 2000);
+    assert_true(gwc_get(c, "acme", 2000, 500, &sealed, &secret));
+    assert_string_equal(sealed, "v1:BBB");
+    assert_string_equal(secret, "other");
+    gwc_drop(c, "beta");   /* not cached: nothing happens to acme */
+    assert_true(gwc_get(c, "acme", 2000, 500, &sealed, &secret));
+    gwc_drop(c, "acme");
+    assert_false(gwc_get(c, "acme", 2000, 500, &sealed, &secret));
+    gwc_destroy(&c);
+    assert_null(c);
+    gwc_destroy(&c);
+
+    c = gwc_new(1);   /* one slot: every tenant evicts the previous one */
+    gwc_put(c, "a", "v1:A", "sa", 0);
+    gwc_put(c, "b", "v1:B", "sb", 0);
+    assert_false(gwc_get(c, "a", 0, 10, &sealed, &secret));
+    assert_true(gwc_get(c, "b", 0, 10, &sealed, &secret));
+    assert_string_equal(secret, "sb");
+    gwc_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_route),          cmocka_unit_test(test_signature),
         cmocka_unit_test(test_parse),          cmocka_unit_test(test_metrics_render),
-        cmocka_unit_test(test_metrics_threads),
+        cmocka_unit_test(test_metrics_threads), cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
