@@ -41,6 +41,17 @@ static void poll_progress(rds_t *r, const char *tenant, tracked_t *t, long *chil
         freeReplyObject(rep);
 }
 
+#define BAR_WIDTH 30
+
+/* A text bar of BAR_WIDTH cells, '#' for the share done of total ('.' while total is unknown). */
+static void progress_bar(char bar[BAR_WIDTH + 1], long done, long total)
+{
+    int full = total > 0 ? (int)((double)done * BAR_WIDTH / (double)total) : 0;
+    for (int i = 0; i < BAR_WIDTH; i++)
+        bar[i] = i < full ? '#' : '.';
+    bar[BAR_WIDTH] = '\0';
+}
+
 static int wait_all(rds_t *r, const char *tenant, tracked_t *jobs, size_t n, int timeout_s)
 {
     int64_t start = mono_ms(), end = start + (int64_t)timeout_s * 1000;
@@ -75,8 +86,10 @@ static int wait_all(rds_t *r, const char *tenant, tracked_t *jobs, size_t n, int
             double secs = (double)(mono_ms() - start) / 1000.0;
             double rate = secs > 0 ? (double)(all_done + all_dead) / secs : 0;
             long left = all_children - all_done - all_dead;
-            printf("\r\033[Ksyncing: %ld/%ld tasks written, %.0f/s, ETA %.0fs", all_done + all_dead,
-                   all_children, rate, rate > 0 ? (double)left / rate : 0.0);
+            char bar[BAR_WIDTH + 1];
+            progress_bar(bar, all_done + all_dead, all_children);
+            printf("\r\033[K[%s] %ld/%ld tasks written, %.0f/s, ETA %.0fs", bar,
+                   all_done + all_dead, all_children, rate, rate > 0 ? (double)left / rate : 0.0);
             fflush(stdout);
         }
         if (mono_ms() > end) {
