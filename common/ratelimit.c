@@ -5,6 +5,21 @@
 
 #include "util.h"
 
+/* The calling thread's refusals and pauses set since the last rl_refusals_take. */
+static __thread int t_refusals, t_pauses;
+
+void rl_refusal_note(void)
+{
+    t_refusals++;
+}
+
+int rl_refusals_take(void)
+{
+    int n = t_pauses ? 0 : t_refusals;
+    t_refusals = t_pauses = 0;
+    return n;
+}
+
 static rds_script_t ACQUIRE = { "slot_acquire",
     "local p = redis.call('PTTL', KEYS[2]) "
     "if p > 0 then return -p end "
@@ -74,16 +89,18 @@ int rl_slot_wait(rds_t *r, const char *slots_key, const char *pause_key, int cap
         int64_t left = deadline - mono_ms();
         if (wait > left) {
             *paused_ms = wait > 5 ? wait : 0;
+            rl_refusal_note();
             return 0;
         }
         sleep_ms(wait);
     }
 }
 
-int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
-                 int burst, int64_t *wait_ms)
+int rl_rate_try(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
+                int burst, int64_t *wait_ms, bool *paused)
 {
-    double interval = 60000.0 / (double)(rate_per_min > 0 ? rate_per_min : 1);
+    double interval = 60000.0 / ((double)(rate_per_min > 0 ? rate_per_min : 1) *
+                                 (1.0 - RL_RATE_HEADROOM));
     char iv[32], tol[32];
     snprintf(iv, sizeof iv, "%.3f", interval);
     snprintf(tol, sizeof tol, "%.3f", interval * (burst > 1 ? burst - 1 : 0));
@@ -97,10 +114,18 @@ int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rat
     }
     long long v = rep->integer;
     freeReplyObject(rep);
+    *paused = v < 0;
     if (v == 0)
         return 1;
     *wait_ms = v < 0 ? -v : v;
     return 0;
+}
+
+int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
+                 int burst, int64_t *wait_ms)
+{
+    bool paused;
+    return rl_rate_try(r, rate_key, pause_key, rate_per_min, burst, wait_ms, &paused);
 }
 
 int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
@@ -112,8 +137,10 @@ int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rat
         int rc = rl_rate_take(r, rate_key, pause_key, rate_per_min, burst, &wait);
         if (rc != 0)
             return rc;
-        if (wait > deadline - mono_ms())
+        if (wait > deadline - mono_ms()) {
+            rl_refusal_note();
             return 0;
+        }
         sleep_ms(wait);
     }
 }
@@ -127,6 +154,7 @@ void rl_slot_release(rds_t *r, const char *slots_key, const char *holder)
 
 void rl_pause(rds_t *r, const char *pause_key, int64_t ms)
 {
+    t_pauses++;
     char buf[24];
     snprintf(buf, sizeof buf, "%lld", (long long)(ms > 0 ? ms : 1));
     const char *args[] = { pause_key, buf };

@@ -4,11 +4,18 @@
  * process waits instead of calling that system. Rate: a GCRA (generic cell rate algorithm)
  * per key: one theoretical arrival time in Redis, requests spaced 60000/rate_per_min ms apart
  * on the Redis server's clock, with a burst allowance, so N processes together never exceed
- * the rate over any window longer than the burst. */
+ * the rate over any window longer than the burst. The spacing keeps RL_RATE_HEADROOM below
+ * the rate: a turn is granted on Redis's clock but the request reaches the server a few ms
+ * later, by a varying delay; spaced at exactly the rate, one late request would put N + 1 in
+ * some window of the server's. 2% leaves up to 200 ms of such jitter per 10-s window (at any
+ * rate), for 2% of throughput. */
 #ifndef MLC_RATELIMIT_H
 #define MLC_RATELIMIT_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "redis.h"
+
+#define RL_RATE_HEADROOM 0.02
 
 /* Takes one of cap slots in slots_key unless pause_key is set. Returns 1 acquired (holder
  * recorded), 0 when the caller must wait (*wait_ms: the pause left, or a short poll interval
@@ -25,9 +32,23 @@ void rl_slot_release(rds_t *r, const char *slots_key, const char *holder);
  * wait *wait_ms first (rate: until its turn; pause: the pause left), -1 Redis unreachable. */
 int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
                  int burst, int64_t *wait_ms);
+/* rl_rate_take that also says why it refused: *paused is true when pause_key is set (*wait_ms
+ * is then the pause left: a caller holding a shared thread gives its work back at once
+ * instead of sleeping through it), false when the refusal is the rate's (wait for the turn). */
+int rl_rate_try(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
+                int burst, int64_t *wait_ms, bool *paused);
 /* Blocking form: waits up to max_wait_ms for a turn. 1 taken, 0 timed out, -1 unreachable. */
 int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
                  int burst, int64_t max_wait_ms);
+/* Refusals seen by the calling thread: rl_slot_wait and rl_rate_wait count one each time they
+ * give up, and callers with their own wait loop (erp_gate) count theirs with
+ * rl_refusal_note. The worker loop takes the count around each job: a run cut short by a
+ * shared limit is given back with job_defer instead of using up one of its attempts.
+ * rl_refusals_take returns the count, or 0 when the thread itself called rl_pause in that
+ * time (its run got a 429/503 answer: a real failure, which uses up an attempt), and zeroes
+ * both. */
+void rl_refusal_note(void);
+int rl_refusals_take(void);
 /* Sets (or extends, never shortens) the pause window to ms from now. */
 void rl_pause(rds_t *r, const char *pause_key, int64_t ms);
 #endif

@@ -29,6 +29,7 @@
 #include "crypto.h"
 #include "keys.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "util.h"
 
 #define HB_MS            1000
@@ -164,8 +165,9 @@ static void set_running(runner_t *rn, const char *tenant, const char *id)
     pthread_mutex_unlock(&rn->pool->mu);
 }
 
-/* Records the handler's outcome in Redis. */
-static void record_outcome(runner_t *rn, const job_t *job, job_outcome_t outcome)
+/* Records the handler's outcome in Redis. refused: a shared limit (rate, pause, in-flight
+ * cap) turned the run away, so a retry outcome gives the attempt back (job_defer). */
+static void record_outcome(runner_t *rn, const job_t *job, job_outcome_t outcome, bool refused)
 {
     pool_t *p = rn->pool;
     job_ctx_t *ctx = &rn->ctx;
@@ -173,12 +175,20 @@ static void record_outcome(runner_t *rn, const job_t *job, job_outcome_t outcome
     if (outcome == JOB_OK) {
         rc = job_done(ctx->redis, job->tenant, job->id, p->worker_id, ctx->result);
         mlog(LOG_DEBUG, "job.done", "%s/%s done", job->tenant, job->id);
+    } else if (outcome == JOB_RETRY && refused) {
+        int64_t at = ctx->retry_at_ms > 0 ? ctx->retry_at_ms : now_ms() + RETRY_BASE_MS;
+        rc = job_defer(ctx->redis, job->tenant, job->id, p->worker_id,
+                       ctx->error ? ctx->error : "deferred", at);
+        mlog(LOG_DEBUG, "job.defer", "%s/%s deferred %lld ms, attempt not used: %s",
+             job->tenant, job->id, (long long)(at - now_ms()), ctx->error ? ctx->error : "");
     } else {
         bool permanent = outcome == JOB_FATAL;
-        int64_t at = ctx->retry_at_ms > 0
-                         ? ctx->retry_at_ms
-                         : now_ms() + backoff_full_jitter(job->attempt, RETRY_BASE_MS,
-                                                          RETRY_CAP_MS);
+        /* A server's Retry-After is a lower bound, not the schedule: retries still back off
+         * exponentially, or a job making many calls would spend its attempts within seconds
+         * of a 429 storm ("Retry-After: 1"). */
+        int64_t at = now_ms() + backoff_full_jitter(job->attempt, RETRY_BASE_MS, RETRY_CAP_MS);
+        if (ctx->retry_at_ms > at)
+            at = ctx->retry_at_ms;
         rc = job_fail(ctx->redis, job->tenant, job->id, p->worker_id,
                       ctx->error ? ctx->error : "failed", permanent, at);
         if (rc == 2)
@@ -220,9 +230,11 @@ static void run_one(runner_t *rn, const job_ref_t *ref)
     free(ctx->result);
     ctx->error = ctx->result = NULL;
     ctx->retry_at_ms = 0;
+    rl_refusals_take();
     job_outcome_t outcome = p->o->handler(ctx, &job);
+    bool refused = rl_refusals_take() > 0;
     set_running(rn, NULL, NULL);
-    record_outcome(rn, &job, outcome);
+    record_outcome(rn, &job, outcome, refused);
     atomic_fetch_sub(&p->running, 1);
     atomic_fetch_add(&p->done, 1);
     free(ctx->error);

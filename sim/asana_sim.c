@@ -17,6 +17,7 @@
 #include "asana_render.h"
 #include "asana_store.h"
 #include "asana_webhooks.h"
+#include "sim_stats.h"
 #include "util.h"
 
 #define JSON_TYPE "application/json; charset=UTF-8"
@@ -44,9 +45,12 @@ struct asana_sim {
     as_store_t      *st;
     as_hooks_t      *hooks;       /* webhooks and events; own lock, taken after store_lock */
     stats_t          stats;
+    sim_stats_t     *rates;       /* arrival times per token: the exact 10-s peak (max_10s) */
     uint64_t         rng;
     uint32_t         offset_salt;
 };
+
+static const char *const NO_COUNTERS[] = { NULL };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
 
@@ -132,7 +136,10 @@ static void admit(asana_sim_t *s, const as_route_t *r, const char *token, admiss
         s->stats.writes++;
     else
         s->stats.reads++;
-    if (!token || !asana_config_has_token(&s->cfg, token)) {
+    bool known = token && asana_config_has_token(&s->cfg, token);
+    sim_stats_request(s->rates, r->write ? "write" : "read", "api", 0, known ? token : NULL,
+                      now_ms());
+    if (!known) {
         a->status = 401;
     } else {
         gate_verdict_t v = asana_gate_admit(s->gate, token, r->write, mono_ms(),
@@ -243,6 +250,35 @@ static void respond_ok(httpd_resp_t *resp)
     httpd_resp_body(resp, 200, JSON_TYPE, "{\"ok\":true}", 11);
 }
 
+/* Writes the exact request-rate peaks: "max_10s", "max_rate_60s" over all tokens and
+ * "tokens":{"<token>":{"requests","max_10s","max_rate_60s"}}. */
+static void rates_json(asana_sim_t *s, as_jw_t *w)
+{
+    static const char *const FIGURES[] = { "max_10s", "max_rate_60s", NULL };
+    json_t *j = sim_stats_json(s->rates, now_ms());
+    for (int i = 0; FIGURES[i]; i++) {
+        as_jw_key(w, FIGURES[i]);
+        as_jw_int(w, json_integer_value(json_object_get(j, FIGURES[i])));
+    }
+    as_jw_key(w, "tokens");
+    as_jw_obj(w);
+    const char *token;
+    json_t *v;
+    json_object_foreach(json_object_get(j, "tokens"), token, v) {
+        as_jw_key(w, token);
+        as_jw_obj(w);
+        as_jw_key(w, "requests");
+        as_jw_int(w, json_integer_value(json_object_get(v, "requests")));
+        for (int i = 0; FIGURES[i]; i++) {
+            as_jw_key(w, FIGURES[i]);
+            as_jw_int(w, json_integer_value(json_object_get(v, FIGURES[i])));
+        }
+        as_jw_end_obj(w);
+    }
+    as_jw_end_obj(w);
+    json_decref(j);
+}
+
 static void sim_stats(asana_sim_t *s, httpd_resp_t *resp)
 {
     buf_t b;
@@ -293,6 +329,7 @@ static void sim_stats(asana_sim_t *s, httpd_resp_t *resp)
         as_jw_key(&w, figures[i].name);
         as_jw_int(&w, figures[i].v);
     }
+    rates_json(s, &w);
     as_jw_end_obj(&w);
     pthread_mutex_unlock(&s->gate_mu);
     respond(resp, 200, &b, NULL, 0);
@@ -305,6 +342,7 @@ static void sim_reset_stats(asana_sim_t *s, httpd_resp_t *resp)
     free(s->stats.routes);
     memset(&s->stats, 0, sizeof s->stats);
     asana_gate_reset(s->gate);
+    sim_stats_reset(s->rates, now_ms());
     pthread_mutex_unlock(&s->gate_mu);
     as_hooks_reset_stats(s->hooks);
     respond_ok(resp);
@@ -517,6 +555,7 @@ asana_sim_t *asana_sim_new(const char *config_json, char *err, size_t err_len)
     pthread_mutex_init(&s->gate_mu, NULL);
     pthread_rwlock_init(&s->store_lock, NULL);
     s->gate = asana_gate_new();
+    s->rates = sim_stats_new(NO_COUNTERS, "tokens");
     s->st = as_store_new(s->cfg.workspace_gid, s->cfg.workspace_name, s->cfg.gid_start);
     sync_projects(s);
     s->rng = ((uint64_t)now_ms() << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)s;
@@ -575,6 +614,7 @@ void asana_sim_destroy(asana_sim_t **sp)
     as_hooks_destroy(&s->hooks);
     as_store_destroy(&s->st);
     asana_gate_destroy(&s->gate);
+    sim_stats_destroy(&s->rates);
     asana_config_free(&s->cfg);
     free(s->stats.routes);
     pthread_rwlock_destroy(&s->store_lock);

@@ -1,5 +1,8 @@
 /* sim_stats: see sim_stats.h. A meter is a ring of 60 one-second buckets; the sum of the
- * buckets younger than 60 s is the current window, and its maximum is kept. */
+ * buckets younger than 60 s is the current window, and its maximum is kept. For the 10-s
+ * figure it also keeps the times of the requests of the last 10 s (a growable ring): the
+ * busiest 10-s window ends at some request, so counting the window that ends at each new
+ * request finds the exact maximum. */
 #include "sim_stats.h"
 
 #include <pthread.h>
@@ -8,10 +11,15 @@
 
 #include "util.h"
 
+#define WINDOW10_MS 10000
+
 typedef struct {
     int64_t  second[60];
     uint32_t count[60];
     long     max60;
+    int64_t *recent;        /* times (ms) of the requests of the last 10 s, oldest at head */
+    size_t   cap, head, len;
+    long     max10;
 } meter_t;
 
 typedef struct {
@@ -42,8 +50,43 @@ static long meter_window(const meter_t *m, int64_t sec)
     return sum;
 }
 
+/* Records a request at t in the 10-s ring and updates max10. Times are taken before the
+ * stats lock, so a thread can arrive with a time slightly older than the last one: it is
+ * counted at the last time (the ring stays ordered). */
+static void window10_add(meter_t *m, int64_t t)
+{
+    if (m->len && t < m->recent[(m->head + m->len - 1) % m->cap])
+        t = m->recent[(m->head + m->len - 1) % m->cap];
+    while (m->len && m->recent[m->head] <= t - WINDOW10_MS) {
+        m->head = (m->head + 1) % m->cap;
+        m->len--;
+    }
+    if (m->len == m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        int64_t *n = xcalloc(ncap, sizeof *n);
+        for (size_t i = 0; i < m->len; i++)
+            n[i] = m->recent[(m->head + i) % m->cap];
+        free(m->recent);
+        m->recent = n;
+        m->cap = ncap;
+        m->head = 0;
+    }
+    m->recent[(m->head + m->len) % m->cap] = t;
+    m->len++;
+    if ((long)m->len > m->max10)
+        m->max10 = (long)m->len;
+}
+
+/* Frees the meter's ring and zeroes it. */
+static void meter_clear(meter_t *m)
+{
+    free(m->recent);
+    memset(m, 0, sizeof *m);
+}
+
 static void meter_add(meter_t *m, int64_t now_ms)
 {
+    window10_add(m, now_ms);
     int64_t sec = now_ms / 1000;
     int slot = (int)(sec % 60);
     if (m->second[slot] != sec) {
@@ -59,6 +102,7 @@ static void meter_add(meter_t *m, int64_t now_ms)
 static json_t *meter_json(const meter_t *m, int64_t now_ms, json_t *into)
 {
     json_object_set_new(into, "max_rate_60s", json_integer(m->max60));
+    json_object_set_new(into, "max_10s", json_integer(m->max10));
     json_object_set_new(into, "last_60s", json_integer(meter_window(m, now_ms / 1000)));
     return into;
 }
@@ -71,13 +115,15 @@ static void reset_locked(sim_stats_t *s, int64_t now_ms)
     s->counters = json_object();
     for (int i = 0; s->counter_names[i]; i++)
         json_object_set_new(s->counters, s->counter_names[i], json_integer(0));
-    for (size_t i = 0; i < s->nrequesters; i++)
+    for (size_t i = 0; i < s->nrequesters; i++) {
         free(s->requesters[i].id);
+        meter_clear(&s->requesters[i].meter);
+    }
     free(s->requesters);
     s->requesters = NULL;
     s->nrequesters = 0;
     s->total = 0;
-    memset(&s->meter, 0, sizeof s->meter);
+    meter_clear(&s->meter);
     s->since_ms = now_ms;
 }
 

@@ -1,7 +1,8 @@
 /* sim_stats: what a simulated server saw, for tests and benchmarks: requests per
  * "<METHOD> <label> <status>", named counters (writes, tokens_issued, rate_rejected, ...),
  * and request rates: the largest number of requests in any 60-second window (1-second
- * resolution), overall and per requester (IFS: client_id, ION: tenant). Thread-safe. */
+ * resolution) and in any 10-second window (exact, millisecond times), overall and per
+ * requester (IFS: client_id, ION: tenant). Thread-safe. */
 #ifndef MLC_SIM_SIM_STATS_H
 #define MLC_SIM_SIM_STATS_H
 #include <stdint.h>
@@ -20,9 +21,10 @@ void sim_stats_request(sim_stats_t *s, const char *method, const char *label, in
                        const char *requester, int64_t now_ms);
 /* Adds n to a named counter (created at 0 on first use). */
 void sim_stats_add(sim_stats_t *s, const char *counter, long n);
-/* Snapshot: {"requests":{..},"total":N,<counters>,"max_rate_60s":N,"last_60s":N,
- * "<per_name>":{"<id>":{"requests":N,"max_rate_60s":N,"last_60s":N}},"since":"<iso>"}.
- * New reference. */
+/* Snapshot: {"requests":{..},"total":N,<counters>,"max_rate_60s":N,"max_10s":N,"last_60s":N,
+ * "<per_name>":{"<id>":{"requests":N,"max_rate_60s":N,"max_10s":N,"last_60s":N}},
+ * "since":"<iso>"}. max_10s: the most requests whose times lie within 10 s of each other
+ * (a window (t - 10 s, t]). New reference. */
 json_t *sim_stats_json(sim_stats_t *s, int64_t now_ms);
 /* Zeroes everything (named counters stay listed at 0). */
 void sim_stats_reset(sim_stats_t *s, int64_t now_ms);

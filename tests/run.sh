@@ -2,7 +2,8 @@
 # Runs the test suites: `tests/run.sh` (all), `tests/run.sh unit`, `tests/run.sh integration`,
 # or `tests/run.sh NAME...` for single tests: `test_x` is the unit test bin/tests/test_x,
 # `test_x.sh` the integration test tests/integration/test_x.sh.
-# Each test runs with a time limit; the last line is "N passed, N failed".
+# Each test runs with a time limit; the last line is "N passed, N failed". Integration tests
+# run two at a time (MLC_TEST_JOBS), those marked "# test: serial" alone afterwards.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
@@ -11,19 +12,61 @@ out=tests/out
 mkdir -p "$out"
 passed=0; failed=0; failures=()
 
-run_one() {
-  local name=$1; shift
-  local log="$out/$name.log" start=$SECONDS
-  if timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1; then
-    passed=$((passed + 1)); echo "PASS $name ($((SECONDS - start)) s)"
+# report NAME RC SECONDS: counts and prints the outcome of a finished test.
+report() {
+  local name=$1 rc=$2 secs=$3 log="$out/$1.log"
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1)); echo "PASS $name ($secs s)"
   else
-    failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name ($((SECONDS - start)) s), log: $log"
+    failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name ($secs s), log: $log"
     tail -n 40 "$log" | sed 's/^/    /'
   fi
 }
 
+run_one() {
+  local name=$1; shift
+  local start=$SECONDS rc=0
+  timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" >"$out/$name.log" 2>&1 || rc=$?
+  report "$name" "$rc" $((SECONDS - start))
+}
+
 units() { for t in "$BIN"/tests/test_*; do [ -x "$t" ] && run_one "$(basename "$t")" "$t"; done; }
-integrations() { for t in tests/integration/test_*.sh; do [ -f "$t" ] && run_one "$(basename "$t")" bash "$t"; done; }
+
+# Integration tests run MLC_TEST_JOBS (default 2) at a time: most of their time is spent
+# waiting (token lifetimes, schedules, sleeps). Each slot gets its own port range for
+# free_port (lib.sh), so two stacks never pick the same port. A test whose header has the line
+# "# test: serial" measures timing or load and runs afterwards, alone.
+integrations() {
+  local jobs=${MLC_TEST_JOBS:-2} par=() ser=() t
+  for t in tests/integration/test_*.sh; do
+    [ -f "$t" ] || continue
+    if grep -q '^# test: serial' "$t"; then ser+=("$t"); else par+=("$t"); fi
+  done
+  local -a slot_pid=() slot_name=() slot_start=()
+  local span=$(( (32767 - 20000 + 1) / jobs )) i next=0 busy
+  while [ $next -lt ${#par[@]} ] || [ ${#slot_pid[@]} -gt 0 ]; do
+    for ((i = 0; i < jobs; i++)); do       # fill free slots
+      [ -z "${slot_pid[$i]:-}" ] && [ $next -lt ${#par[@]} ] || continue
+      t=${par[$next]}; next=$((next + 1))
+      slot_name[$i]=$(basename "$t"); slot_start[$i]=$SECONDS
+      MLC_TEST_PORT_LO=$((20000 + i * span)) MLC_TEST_PORT_HI=$((20000 + (i + 1) * span - 1)) \
+        timeout --kill-after=10 "${TEST_TIMEOUT:-900}" bash "$t" >"$out/${slot_name[$i]}.log" 2>&1 &
+      slot_pid[$i]=$!
+    done
+    busy=0
+    for ((i = 0; i < jobs; i++)); do [ -n "${slot_pid[$i]:-}" ] && busy=1; done
+    [ $busy -eq 1 ] || break
+    wait -n 2>/dev/null || true
+    for ((i = 0; i < jobs; i++)); do        # report the finished ones
+      [ -n "${slot_pid[$i]:-}" ] || continue
+      kill -0 "${slot_pid[$i]}" 2>/dev/null && continue
+      local rc=0; wait "${slot_pid[$i]}" || rc=$?
+      report "${slot_name[$i]}" "$rc" $((SECONDS - slot_start[$i]))
+      unset "slot_pid[$i]"
+    done
+  done
+  for t in "${ser[@]}"; do run_one "$(basename "$t")" bash "$t"; done
+}
 
 case "$mode" in
   all) units; integrations ;;

@@ -7,12 +7,14 @@ case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
 MLC="$BIN/mlc"
 EXTRA_PIDS=()
 
-# A free TCP port in [20000, 32767] on 127.0.0.1.
+# A free TCP port on 127.0.0.1 in [MLC_TEST_PORT_LO, MLC_TEST_PORT_HI] (default 20000-32767;
+# tests/run.sh gives tests running side by side disjoint ranges).
 free_port() {
   python3 - <<'PY'
-import random, socket
+import os, random, socket
+lo, hi = int(os.environ.get("MLC_TEST_PORT_LO", 20000)), int(os.environ.get("MLC_TEST_PORT_HI", 32767))
 for _ in range(200):
-    p = random.randint(20000, 32767)
+    p = random.randint(lo, hi)
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", p)); s.close(); print(p); break

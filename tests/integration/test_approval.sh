@@ -34,12 +34,12 @@ wait_until 90 tasks_at_least $PSL 300
 wait_until 90 queues_empty demo demo-m3 demo-syteline
 for t in demo demo-m3 demo-syteline; do wait_until 20 hook_ready $t; done
 for t in demo demo-m3 demo-syteline; do
-  R HGET "mlc:{$t}:webhook" secret | grep -q . || fail "$t: no webhook secret stored"
+  R HGET "mlc:{$t}:webhook" secret | grep . >/dev/null || fail "$t: no webhook secret stored"
 done
 hooks=$(api GET "/webhooks?workspace=1200000000000001&opt_fields=target,active" \
   | python3 -c 'import json,sys; print(sum(1 for w in json.load(sys.stdin)["data"] if w["active"]))')
 [ "$hooks" -eq 3 ] || fail "expected 3 webhooks in Asana, found $hooks"
-"$MLC" status | grep -q "webhook .* (healthy)" || fail "mlc status does not show a healthy webhook"
+"$MLC" status | grep "webhook .* (healthy)" >/dev/null || fail "mlc status does not show a healthy webhook"
 ok "3 tenants: webhook registered through the gateway handshake, secret stored, status healthy"
 
 # ---- IFS: completing the task approves PO 4711 within 5 s ---------------------------------------
@@ -51,7 +51,7 @@ t1=$(date +%s.%N)
 ifs_ms=$(python3 -c "print(round(($t1 - $t0) * 1000))")
 wait_until 5 is_state demo po:4711 applied
 [ "$(ifs_log 4711)" = "1 0 0" ] || fail "PO 4711 write log: $(ifs_log 4711) (want 1 write, all with If-Match)"
-R --raw XRANGE 'mlc:{demo}:audit' - + | grep -A3 '^po:4711$' | grep -q '^writeback.applied$' \
+R --raw XRANGE 'mlc:{demo}:audit' - + | grep -A3 '^po:4711$' | grep '^writeback.applied$' >/dev/null \
   || fail "no writeback.applied in PO 4711's audit trail"
 ok "IFS PO 4711 approved ${ifs_ms} ms after its task was completed, with If-Match, audited"
 
@@ -63,8 +63,9 @@ import json, sys
 t = [t for t in json.load(sys.stdin)['data'] if t['gid'] == '$(gid_of demo po:4711)'][0]
 print(t['custom_fields'].get('ERP Status'))"; }
 [ "$(status_of)" = Authorized ] || fail "task of PO 4711 shows ERP Status $(status_of)"
+# (grep reads all its input: with -q it would stop early and, under pipefail, fail the loop)
 own_seen() { R --scan --pattern 'mlc:{demo}:job:evt:*' | while read -r k; do R HGET "$k" result; done \
-               | grep -q own_change; }
+               | grep own_change >/dev/null; }
 wait_until 10 own_seen
 echoes=$(R --raw XRANGE 'mlc:{demo}:audit' - + | grep -A2 '^po:4711$' | grep -c '^writeback.audit_only$' || true)
 [ "$echoes" -eq 0 ] || fail "the connector's own task update was audited as a change from Asana ($echoes)"
@@ -125,7 +126,7 @@ for k in 4714 4715; do
 done
 # 4715's event was dropped by Asana: only the sweep can have found it. (4714 was completed
 # while no webhook existed, unless the watchdog was quicker than this script.)
-R HGET "mlc:{demo}:job:wb:po:4715" type | grep -q writeback || fail "PO 4715 not recovered by reconcile"
+R HGET "mlc:{demo}:job:wb:po:4715" type | grep writeback >/dev/null || fail "PO 4715 not recovered by reconcile"
 ok "approvals made while the webhook was gone or whose events were dropped: recovered, once each"
 
 # ---- webhook marked inactive by Asana: replaced (the inactive one deleted) ----------------------

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# test: serial
 # The chaos suite's short form in the normal test run: a 3-tenant sync and 50 approvals while
 # processes are killed and restarted, Redis restarted twice, the broker once and simulator faults
 # switched on and off; the simulators must end with one current task per record and one ERP

@@ -22,11 +22,13 @@ int erp_gate_wait(rds_t *r, const tenant_cfg_t *t, int64_t max_wait_ms, int64_t 
     int rc;
     for (;;) {
         int64_t wait = 0;
-        rc = rate ? rl_rate_take(r, rate_key, pause_key, rate, 1, &wait) : 1;
+        bool paused = false;
+        rc = rate ? rl_rate_try(r, rate_key, pause_key, rate, 1, &wait, &paused) : 1;
         if (rc != 0)
             break;
-        if (wait > deadline - mono_ms()) {
+        if (paused || wait > deadline - mono_ms()) {
             *retry_after_ms = wait;
+            rl_refusal_note();
             break;
         }
         sleep_ms(wait);

@@ -13,9 +13,10 @@
  * busy tenant must not hold worker threads that other tenants' jobs could use. */
 #define ERP_GATE_MAX_WAIT_MS 3000
 
-/* Waits up to max_wait_ms for the tenant's next ERP request. 1 go; 0 not within max_wait_ms
- * (*retry_after_ms: when to try again, from the pause left or a rate interval); -1 Redis
- * unreachable. */
+/* Waits up to max_wait_ms for the tenant's next ERP request. 1 go; 0 not within max_wait_ms,
+ * or at once while the tenant's ERP is paused (a pause is never slept through: the thread
+ * goes back to other tenants' jobs) (*retry_after_ms: when to try again, from the pause left
+ * or a rate interval); -1 Redis unreachable. */
 int erp_gate_wait(rds_t *r, const tenant_cfg_t *t, int64_t max_wait_ms, int64_t *retry_after_ms);
 
 /* Records an ERP answer: 429, or 503 with a Retry-After, pauses the tenant's ERP for
