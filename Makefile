@@ -106,3 +106,28 @@ clean:
 .SECONDARY:
 
 .PHONY: all unit test test-unit test-deploy run bench clean
+
+# Lean worker build (docs/lean-build.md), opt-in: `make lean` builds the feature-stripped static
+# libcurl/libzmq once (scripts/lean-deps.sh, into LEAN_PREFIX) and links $(LEAN_BIN)/mlc-poller
+# and $(LEAN_BIN)/mlc-writer statically against them plus Debian's libssl.a, libcrypto.a,
+# libjansson.a, libhiredis.a and libstdc++.a, objects in $(LEAN_OBJ). libc stays dynamic (a PIE
+# with packed relative relocations); LEAN_STATIC=1 links libc statically too.
+LEAN_PREFIX ?= /var/cache/mlc/lean/prefix
+LEAN_OBJ    ?= build-lean
+LEAN_BIN    ?= bin-lean
+LEAN_STATIC ?=
+# The two workers are always relinked: a Debian update of a .a file is picked up by `make lean`.
+lean:
+	scripts/lean-deps.sh
+	rm -f $(LEAN_BIN)/mlc-poller $(LEAN_BIN)/mlc-writer
+	$(MAKE) LEAN=1 OBJ=$(LEAN_OBJ) BIN=$(LEAN_BIN) $(LEAN_BIN)/mlc-poller $(LEAN_BIN)/mlc-writer
+# LEAN=1 is the sub-make of `make lean` (only the two workers link this way): lean headers first,
+# a section per function so --gc-sections drops what is never called; -Bstatic -lstdc++ with
+# -static-libgcc is what g++'s -static-libstdc++ does (the link driver here is $(CC)).
+ifeq ($(LEAN),1)
+CFLAGS  := -I$(LEAN_PREFIX)/include $(CFLAGS) -ffunction-sections -fdata-sections
+LDFLAGS += -static-libgcc -Wl,--gc-sections $(if $(LEAN_STATIC),-static,-Wl,-z,pack-relative-relocs)
+LDLIBS  := -L$(LEAN_PREFIX)/lib -Wl,-Bstatic -lcurl -lzmq -lhiredis -ljansson -lssl -lcrypto \
+           -lstdc++ $(if $(LEAN_STATIC),,-Wl,-Bdynamic) -lpthread -lrt -lm -ldl
+endif
+.PHONY: lean
