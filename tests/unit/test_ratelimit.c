@@ -138,6 +138,23 @@ static void test_refusal_reasons_and_count(void **state)
     rds_destroy(&r);
 }
 
+/* A tenth of a second's requests pass back to back: at high rates callers are not serialized
+ * into one turn per millisecond. */
+static void test_rate_burst_of_a_rate(void **state)
+{
+    assert_int_equal(rl_rate_burst(300), 1);
+    assert_int_equal(rl_rate_burst(600), 2);
+    assert_int_equal(rl_rate_burst(1500), 3);
+    assert_int_equal(rl_rate_burst(1000000), 1667);
+    char err[128];
+    rds_t *r = rds_connect(rs.url, err, sizeof err);
+    int64_t wait = 0;
+    int burst = rl_rate_burst(60000);
+    for (int i = 0; i < burst; i++)
+        assert_int_equal(rl_rate_take(r, "b:rate", NULL, 60000, burst, &wait), 1);
+    rds_destroy(&r);
+}
+
 static atomic_int rate_taken;
 
 static void *rate_worker(void *arg)
@@ -173,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_pause_blocks_then_expires),
         cmocka_unit_test(test_dead_holder_frees_slot_after_ttl),
         cmocka_unit_test(test_rate_burst_then_spacing),
+        cmocka_unit_test(test_rate_burst_of_a_rate),
         cmocka_unit_test(test_rate_shared_across_connections),
         cmocka_unit_test(test_refusal_reasons_and_count),
     };

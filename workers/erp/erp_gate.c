@@ -23,7 +23,7 @@ int erp_gate_wait(rds_t *r, const tenant_cfg_t *t, int64_t max_wait_ms, int64_t 
     for (;;) {
         int64_t wait = 0;
         bool paused = false;
-        rc = rate ? rl_rate_try(r, rate_key, pause_key, rate, 1, &wait, &paused) : 1;
+        rc = rate ? rl_rate_try(r, rate_key, pause_key, rate, rl_rate_burst(rate), &wait, &paused) : 1;
         if (rc != 0)
             break;
         if (paused || wait > deadline - mono_ms()) {

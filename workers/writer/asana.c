@@ -95,7 +95,8 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
     for (int attempt = 0; attempt < 3; attempt++) {
         int64_t paused = 0;
         int turn = a->rate_per_min > 0
-                       ? rl_rate_wait(a->redis, rate, pause, a->rate_per_min, 1, 5000) : 1;
+                       ? rl_rate_wait(a->redis, rate, pause, a->rate_per_min,
+                                      rl_rate_burst(a->rate_per_min), 5000) : 1;
         if (turn != 1) {
             res->retryable = 1;
             res->retry_after_ms = 1000;
