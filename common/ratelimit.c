@@ -165,5 +165,5 @@ void rl_pause(rds_t *r, const char *pause_key, int64_t ms)
 
 int rl_rate_burst(long rate_per_min)
 {
-    return 1 + (int)(rate_per_min > 0 ? rate_per_min / 600 : 0);
+    return 1 + (int)(rate_per_min > 0 ? rate_per_min / 1200 : 0);
 }

@@ -37,10 +37,11 @@ int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rat
  * instead of sleeping through it), false when the refusal is the rate's (wait for the turn). */
 int rl_rate_try(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
                 int burst, int64_t *wait_ms, bool *paused);
-/* The burst a rate allows: 1 + rate_per_min / 600, a tenth of a second's requests. At high
- * rates turns then pass several per millisecond (strict spacing would let callers that sleep
- * whole milliseconds through only one a millisecond); the extra burst is 1% of a 10-s window's
- * share, inside RL_RATE_HEADROOM, so no 10-s window sees more than the rate allows. */
+/* The burst a rate allows: 1 + rate_per_min / 1200, a twentieth of a second's requests. At
+ * high rates turns then pass several per millisecond (strict spacing would let callers that
+ * sleep whole milliseconds through only one a millisecond); the extra burst is 0.5% of a 10-s
+ * window's share, well inside RL_RATE_HEADROOM, so no 10-s window sees more than the rate
+ * allows. */
 int rl_rate_burst(long rate_per_min);
 /* Blocking form: waits up to max_wait_ms for a turn. 1 taken, 0 timed out, -1 unreachable. */
 int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
