@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "hook_health.h"
 #include "keys.h"
 #include "tenant.h"
 #include "util.h"
@@ -45,13 +46,9 @@ static json_t *webhook_status(rds_t *r, const char *id)
     k = xasprintf(K_HOOK_PENDING, id);
     bool pending = count_of(r, "EXISTS", k) > 0;
     free(k);
-    const char *gid = json_string_value(json_object_get(h, "gid"));
-    const char *err = json_string_value(json_object_get(h, "last_error"));
-    const char *active = json_string_value(json_object_get(h, "active"));
-    const char *health = pending ? "registering"
-                         : err && *err ? "error"
-                         : !gid || !*gid ? "not_registered"
-                         : active && strcmp(active, "1") == 0 ? "healthy" : "inactive";
+    const char *health = hook_health(pending, json_string_value(json_object_get(h, "gid")),
+                                     json_string_value(json_object_get(h, "active")),
+                                     json_string_value(json_object_get(h, "last_error")));
     json_object_set_new(h, "health", json_string(health));
     return h;
 }

@@ -20,6 +20,8 @@
 #define K_GIDMAP         "mlc:{%s}:gidmap"             /* HASH Asana task gid -> ref */
 #define K_CURSOR         "mlc:{%s}:cursor:%s"          /* STRING watermark per flow */
 #define K_SYNC           "mlc:{%s}:sync:%s"            /* HASH last sync of a flow */
+#define K_SYNC_LOG       "mlc:{%s}:sync:%s:log"        /* STREAM sync runs of a flow (synclog.h), approx. MAXLEN 1000 */
+#define K_SYNC_HIST      "mlc:{%s}:sync:%s:hist"       /* HASH sync duration histogram of a flow (synclog.h) */
 #define K_SCHED          "mlc:{%s}:sched:%s"           /* STRING next due ms of a flow's schedule */
 #define K_TOKEN          "mlc:{%s}:token:%s"           /* STRING sealed access token, TTL = expires_in */
 #define K_TOKEN_LOCK     "mlc:{%s}:token:%s:lock"      /* STRING single-flight refresh lock */

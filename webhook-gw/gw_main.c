@@ -2,7 +2,9 @@
  *   POST /webhooks/{tenant}  handshake (X-Hook-Secret, only while a registration is in flight)
  *                            and HMAC-verified event deliveries, recorded durably before 200
  *   GET  /healthz            200 when Redis answers, else 503
- *   GET  /metrics            Prometheus counters and the request latency histogram
+ *   GET  /metrics            Prometheus counters and the request latency histogram, then
+ *                            the deployment's aggregate read from Redis (gw_agg)
+ *   GET  /status[.json]      read-only status page behind MLC_STATUS_TOKEN (gw_status)
  * Requests are served by a pool of threads, each handler taking one of as many Redis/bus
  * connections, so a handler never waits for another request (Asana's create call blocks on
  * the handshake it triggers). Each connection slot caches its tenants' secrets (gw_cache),
@@ -18,9 +20,11 @@
 #include "audit.h"
 #include "bus.h"
 #include "config.h"
+#include "gw_agg.h"
 #include "gw_cache.h"
 #include "gw_hook.h"
 #include "gw_metrics.h"
+#include "gw_status.h"
 #include "gw_store.h"
 #include "httpd.h"
 #include "log.h"
@@ -290,6 +294,34 @@ static void webhook(gw_t *gw, gwh_route_t route, const char *tenant, const httpd
     gwh_batch_free(&b);
 }
 
+/* GET /metrics: the gateway's own counters, then the aggregate of the deployment read from
+ * Redis (one scrape target covers every process). */
+static void metrics(gw_t *gw, httpd_resp_t *resp)
+{
+    char *own = gwm_render(gw->metrics);
+    gw_conn_t *c = conn_acquire(gw);
+    char *agg = gwa_render(c->redis, gw->key);
+    conn_release(gw, c);
+    char *text = xasprintf("%s%s", own, agg);
+    httpd_resp_body(resp, 200, "text/plain; version=0.0.4", text, strlen(text));
+    free(text);
+    free(agg);
+    free(own);
+}
+
+/* GET /status and /status.json (gw_status), or 404. */
+static void status_or_404(gw_t *gw, const httpd_req_t *req, httpd_resp_t *resp)
+{
+    gst_page_t page = gst_route(httpd_method(req), httpd_path(req));
+    if (page == GST_NONE) {
+        httpd_resp_json(resp, 404, "{\"error\":\"not found\"}");
+        return;
+    }
+    gw_conn_t *c = conn_acquire(gw);
+    gst_serve(c->redis, gw->key, page, req, resp);
+    conn_release(gw, c);
+}
+
 static void handle(void *ud, const httpd_req_t *req, httpd_resp_t *resp)
 {
     gw_t *gw = ud;
@@ -299,14 +331,9 @@ static void handle(void *ud, const httpd_req_t *req, httpd_resp_t *resp)
                                   httpd_header(req, "X-Hook-Secret") != NULL, tenant);
     switch (route) {
     case GWH_HEALTHZ: healthz(gw, resp); return;
-    case GWH_METRICS: {
-        char *text = gwm_render(gw->metrics);
-        httpd_resp_body(resp, 200, "text/plain; version=0.0.4", text, strlen(text));
-        free(text);
-        return;
-    }
+    case GWH_METRICS: metrics(gw, resp); return;
     case GWH_BAD_METHOD: httpd_resp_json(resp, 405, "{\"error\":\"method not allowed\"}"); return;
-    case GWH_NOT_FOUND: httpd_resp_json(resp, 404, "{\"error\":\"not found\"}"); return;
+    case GWH_NOT_FOUND: status_or_404(gw, req, resp); return;
     case GWH_HANDSHAKE:
     case GWH_DELIVERY: webhook(gw, route, tenant, req, resp); break;
     }
@@ -331,11 +358,13 @@ int main(int argc, char **argv)
         case 'h':
             printf("usage: mlc-webhook-gw [--port N] [--bind ADDR] [--threads N]\n"
                    "Asana webhook target: POST /webhooks/{tenant} (handshake + signed events),\n"
-                   "GET /healthz, GET /metrics (Prometheus).\n"
+                   "GET /healthz, GET /metrics (Prometheus), GET /status and /status.json\n"
+                   "(read-only status page, only when MLC_STATUS_TOKEN is set).\n"
                    "Environment: MLC_GW_PORT (18088), MLC_GW_BIND (127.0.0.1), MLC_GW_THREADS (8),\n"
                    "MLC_GW_MAX_BODY (1048576), MLC_HOOK_DEDUPE_S (86400), MLC_EVENTS_MAXLEN (100000),\n"
                    "MLC_AUDIT_MAXLEN (1000000), MLC_GW_TENANT_CACHE_MS (1000),\n"
-                   "MLC_REDIS_URL, MLC_BROKER_URL, MLC_MASTER_KEY or MLC_MASTER_KEY_FILE.\n");
+                   "MLC_REDIS_URL, MLC_BROKER_URL, MLC_MASTER_KEY or MLC_MASTER_KEY_FILE,\n"
+                   "MLC_STATUS_TOKEN (the status page's bearer token; unset: no page).\n");
             return 0;
         default: return 2;
         }

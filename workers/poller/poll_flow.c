@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "log.h"
 #include "reference.h"
+#include "synclog.h"
 #include "tenant.h"
 #include "util.h"
 
@@ -278,6 +279,9 @@ static void finish_run(run_t *run, const erp_result_t *res, int64_t started)
     if (rep)
         freeReplyObject(rep);
     free(stats);
+    synclog_run_t done = { .finished_ms = now_ms(), .records = res->rows, .changed = run->changed,
+                           .duration_ms = now_ms() - started, .ok = ok };
+    synclog_append(r, tenant, flow, &done);   /* history for the status page and /metrics */
 }
 
 job_outcome_t poll_handle(job_ctx_t *ctx, const job_t *job)
