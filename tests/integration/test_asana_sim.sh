@@ -6,41 +6,15 @@
 # simulator by pid on exit, also on failure.
 # Usage: tests/integration/test_asana_sim.sh  (BIN=bin-san to pick another build;
 # ASANA_SIM_MIN_RPS=N to change the throughput floor, 0 to skip it).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=${BIN:-bin}
-SIM="$BIN/mlc-sim"
-[ -x "$SIM" ] || { echo "FAIL: $SIM not built (make)"; exit 1; }
+source "$(dirname "$0")/simlib.sh"
 case "$BIN" in *san*) MIN_RPS=${ASANA_SIM_MIN_RPS:-200} ;; *) MIN_RPS=${ASANA_SIM_MIN_RPS:-1000} ;; esac
-
-TMP=$(mktemp -d)
-SIM_PID=""
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    if [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PASS=0
-fail() { echo "FAIL: $*"; echo "--- last body:"; head -c 2000 "$TMP/body" 2>/dev/null; echo; exit 1; }
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 
 WS=1200000000000001
 P1=1200000000000101
 P2=1200000000000102
 CONFIG='{"tokens":["demo-pat","second-pat"],"workspace_name":"Integration",
          "reject_enum_option_names":["Poison Ltd"]}'
-"$SIM" --only asana --asana-port 0 --threads 0 --port-file "$TMP/ports.json" \
-       --asana-config "$CONFIG" 2>"$TMP/sim.log" &
-SIM_PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/ports.json" ] && break; sleep 0.05; done
-[ -s "$TMP/ports.json" ] || { cat "$TMP/sim.log"; fail "simulator did not write its port file"; }
-PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["asana"])' "$TMP/ports.json")
+start_sim asana "$CONFIG"
 ROOT="http://127.0.0.1:$PORT"
 API="$ROOT/api/1.0"
 TOKEN=demo-pat

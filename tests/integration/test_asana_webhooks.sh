@@ -8,47 +8,11 @@
 # drop_webhook_events, webhook_sign_wrong, retries then deletion of a webhook whose receiver is
 # down, /_sim/webhooks/{gid}/deactivate and /delete. Kills what it started by pid on exit.
 # Usage: tests/integration/test_asana_webhooks.sh  (BIN=bin-san to pick another build)
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=${BIN:-bin}
-SIM="$BIN/mlc-sim"
-[ -x "$SIM" ] || { echo "FAIL: $SIM not built (make)"; exit 1; }
-
-TMP=$(mktemp -d)
-SIM_PID=""
-PIDS=()
-cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    if [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
-    fi
-    # Sanitizer builds: a report in the simulator's log fails the test.
-    if grep -qE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP/sim.log" 2>/dev/null; then
-        grep -E -A25 "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP/sim.log" | head -60
-        echo "FAIL: sanitizer report"
-        rc=1
-    fi
-    rm -rf "$TMP"
-    exit $rc
-}
-trap cleanup EXIT
-
-PASS=0
-fail() { echo "FAIL: $*"; echo "--- last body:"; head -c 2000 "$TMP/body" 2>/dev/null; echo; exit 1; }
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-
+source "$(dirname "$0")/simlib.sh"
 WS=1200000000000001
 P1=1200000000000101
 P2=1200000000000102
-"$SIM" --only asana --asana-port 0 --threads 0 --port-file "$TMP/ports.json" \
-       --asana-config '{"webhook_failure_window_s":3,"webhook_retry_base_ms":200}' \
-       2>"$TMP/sim.log" &
-SIM_PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/ports.json" ] && break; sleep 0.05; done
-[ -s "$TMP/ports.json" ] || { cat "$TMP/sim.log"; fail "simulator did not write its port file"; }
-PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["asana"])' "$TMP/ports.json")
+start_sim asana '{"webhook_failure_window_s":3,"webhook_retry_base_ms":200}'
 ROOT="http://127.0.0.1:$PORT"
 API="$ROOT/api/1.0"
 

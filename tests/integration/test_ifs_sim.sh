@@ -3,35 +3,10 @@
 # port, drives it with curl and checks the answers with python3. Kills the simulator by pid on
 # exit, also on failure. Usage: tests/integration/test_ifs_sim.sh  (BIN=bin-san to pick another
 # build).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=${BIN:-bin}
-SIM="$BIN/mlc-sim"
-[ -x "$SIM" ] || { echo "FAIL: $SIM not built (make)"; exit 1; }
-
-TMP=$(mktemp -d)
-SIM_PID=""
-cleanup() {
-    if [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PASS=0
-fail() { echo "FAIL: $*"; echo "--- last body:"; head -c 2000 "$TMP/body" 2>/dev/null; echo; exit 1; }
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-
+source "$(dirname "$0")/simlib.sh"
 CONFIG='{"clients":{"mlc-demo":"demo-secret","other":"s3cret"},"max_page_size":300,
          "seed":{"pos":800,"invoices":50,"suppliers":12,"random_seed":7}}'
-"$SIM" --only ifs --ifs-port 0 --threads 0 --port-file "$TMP/ports.json" \
-       --ifs-config "$CONFIG" 2>"$TMP/sim.log" &
-SIM_PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/ports.json" ] && break; sleep 0.05; done
-[ -s "$TMP/ports.json" ] || { cat "$TMP/sim.log"; fail "simulator did not write its port file"; }
-PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ifs"])' "$TMP/ports.json")
+start_sim ifs "$CONFIG"
 BASE="http://127.0.0.1:$PORT"
 TOKEN_URL="$BASE/auth/realms/ifs/protocol/openid-connect/token"
 PO="$BASE/main/ifsapplications/projection/v1/PurchaseOrderHandling.svc/PurchaseOrderSet"

@@ -3,35 +3,9 @@
 # behind DEMO_CSI): starts bin/mlc-sim (ION side only) on port 0, drives it with curl and checks
 # the answers with python3. Kills the simulator by pid on exit, also on failure.
 # Usage: tests/integration/test_ion_sim.sh  (BIN=bin-san to pick another build).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BIN=${BIN:-bin}
-SIM="$BIN/mlc-sim"
-[ -x "$SIM" ] || { echo "FAIL: $SIM not built (make)"; exit 1; }
+source "$(dirname "$0")/simlib.sh"
 
-TMP=$(mktemp -d)
-SIM_PID=""
-cleanup() {
-    if [ -n "$SIM_PID" ] && kill -0 "$SIM_PID" 2>/dev/null; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PASS=0
-fail() { echo "FAIL: $*"; echo "--- last body:"; head -c 2000 "$TMP/body" 2>/dev/null; echo; exit 1; }
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-
-"$SIM" --only ion --ion-port 0 --threads 0 --port-file "$TMP/ports.json" \
-       --ion-config '{"token_lifetime_s":5}' 2>"$TMP/sim.log" &
-SIM_PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/ports.json" ] && break; sleep 0.05; done
-[ -s "$TMP/ports.json" ] || { cat "$TMP/sim.log"; fail "simulator did not write its port file"; }
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ifs"]==0 and d["asana"]==0' \
-        "$TMP/ports.json" || fail "port file: $(cat "$TMP/ports.json")"
-PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ion"])' "$TMP/ports.json")
+start_sim ion '{"token_lifetime_s":5}'
 BASE="http://127.0.0.1:$PORT"
 M3V2="$BASE/DEMO_TST/M3/m3api-rest/v2/execute"
 M3V1="$BASE/DEMO_TST/M3/m3api-rest/execute"
