@@ -22,7 +22,7 @@
 #define REDISPATCH_MS      10000  /* a dispatched id unclaimed this long was lost */
 #define RESYNC_LIMIT       50000  /* ids read per queue and resync */
 #define REDIS_RETRY_MS     5000   /* pause between attempts while Redis is away */
-#define MAX_FRAMES         8
+#define MAX_FRAMES         (5 + BUS_PUB_MAX_IDS)  /* identity + a full PUB */
 
 typedef struct {
     char    *ident;     /* ROUTER routing id (binary) */
@@ -158,8 +158,9 @@ static void on_message(broker_t *b)
     bworker_t *w = find_worker(b, f[0], lens[0]);
     if (w)
         w->seen_at = mono_ms();
-    if (!strcmp(cmd, "PUB") && n == 6) {
-        bq_push(b->q, f[3], f[4], f[5]);
+    if (!strcmp(cmd, "PUB") && n >= 6) {
+        for (int i = 5; i < n; i++)
+            bq_push(b->q, f[3], f[4], f[i]);
     } else if (!strcmp(cmd, "READY") && n == 7) {
         on_ready(b, f[0], lens[0], f + 3);
     } else if (!strcmp(cmd, "CREDIT") && n == 4) {

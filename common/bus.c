@@ -1,6 +1,7 @@
 /* bus: ZeroMQ producer connection to the broker and the multipart helpers (see bus.h). */
 #include "bus.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,18 +73,26 @@ int zframes_send(void *sock, int n, const char *const *frames, const size_t *len
     return send_frames(sock, n, frames, lens, 0);
 }
 
-int bus_publish(bus_t *b, const char *service, const char *tenant, const char *job_id)
+int bus_publish_many(bus_t *b, const char *service, const char *tenant,
+                     const char *const *job_ids, int n)
 {
-    const char *frames[] = {BUS_PROTO, "PUB", service, tenant, job_id};
-    if (send_frames(b->sock, 5, frames, NULL, b->broker_down ? ZMQ_DONTWAIT : 0) == 0) {
+    assert(n >= 1 && n <= BUS_PUB_MAX_IDS);
+    const char *frames[4 + BUS_PUB_MAX_IDS] = {BUS_PROTO, "PUB", service, tenant};
+    memcpy(frames + 4, job_ids, sizeof *job_ids * (size_t)n);
+    if (send_frames(b->sock, 4 + n, frames, NULL, b->broker_down ? ZMQ_DONTWAIT : 0) == 0) {
         b->broker_down = 0;
         return 0;
     }
     if (!b->broker_down)
-        mlog(LOG_WARN, "bus.drop", "broker not reachable, job %s/%s left to the resync: %s",
-             tenant, job_id, zmq_strerror(errno));
+        mlog(LOG_WARN, "bus.drop", "broker not reachable, %d job(s) of %s (%s...) left to the "
+             "resync: %s", n, tenant, job_ids[0], zmq_strerror(errno));
     b->broker_down = 1;
     return -1;
+}
+
+int bus_publish(bus_t *b, const char *service, const char *tenant, const char *job_id)
+{
+    return bus_publish_many(b, service, tenant, &job_id, 1);
 }
 
 int zframes_recv(void *sock, char **out, size_t *lens, int max, int flags)

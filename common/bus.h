@@ -4,7 +4,7 @@
  * the broker re-reading K_QUEUE and by the lease reaper.
  *
  * Wire (all frames are strings; the DEALER side sends no empty delimiter):
- *   producer -> broker : "MLC1" "PUB" service tenant job_id
+ *   producer -> broker : "MLC1" "PUB" service tenant job_id [job_id ...]
  *   worker   -> broker : "MLC1" "READY" service tenants-csv-or-"*" credit worker_id
  *                        "MLC1" "CREDIT" n          (n more jobs may be sent)
  *                        "MLC1" "HB"
@@ -19,6 +19,7 @@
 #include "job.h"
 
 #define BUS_PROTO "MLC1"
+#define BUS_PUB_MAX_IDS 64   /* job ids in one PUB message at most */
 
 typedef struct bus bus_t;
 /* Producer connection (ZMQ DEALER) to endpoint, e.g. "tcp://127.0.0.1:18090". NULL on error. */
@@ -26,6 +27,11 @@ bus_t *bus_producer_new(const char *endpoint);
 /* Publishes one job id. Never blocks for long (drops after MLC_BUS_SEND_TIMEOUT_MS, default
  * 1000, when the broker is down: Redis still has the job). 0 sent, -1 dropped. */
 int bus_publish(bus_t *b, const char *service, const char *tenant, const char *job_id);
+/* Publishes n job ids (1..BUS_PUB_MAX_IDS) of one service and tenant as one message: the
+ * broker's cost is per message, so a producer that has several ids at hand sends them
+ * together. Same timeout and result as bus_publish. */
+int bus_publish_many(bus_t *b, const char *service, const char *tenant,
+                     const char *const *job_ids, int n);
 void bus_destroy(bus_t **b);
 
 /* Records j in Redis (job_enqueue) and, when that created it, publishes it on b (b may be

@@ -47,22 +47,29 @@
     "end\n"
 
 /* KEYS: job queue joblog stats dlq. ARGV: id tenant service type ref parent payload
- * max_attempts now keep. Returns 1 created (or new run of a done/dead job), 0 duplicate. */
+ * max_attempts now keep. Returns 1 created (or new run of a done/dead job), 0 duplicate.
+ * The job log holds the newest keep to keep + 100 ids: it is trimmed in steps of 100, so
+ * most enqueues only read its size. */
 #define LUA_ENQUEUE                                                                        \
     "local st = redis.call('HGET', KEYS[1], 'state')\n"                                    \
     "if st == 'queued' or st == 'running' or st == 'retry' then return 0 end\n"            \
-    "redis.call('DEL', KEYS[1])\n"                                                         \
-    "redis.call('ZREM', KEYS[5], ARGV[1])\n"                                               \
-    "local names = {'id', 'tenant', 'service', 'type', 'ref', 'parent', 'payload'}\n"      \
-    "local f = {}\n"                                                                       \
-    "for i, n in ipairs(names) do\n"                                                       \
-    "  if ARGV[i] ~= '' then f[#f + 1] = n; f[#f + 1] = ARGV[i] end\n"                     \
+    "if st then\n"   /* a done or dead job runs again: start from a clean hash */         \
+    "  redis.call('DEL', KEYS[1])\n"                                                       \
+    "  redis.call('ZREM', KEYS[5], ARGV[1])\n"                                             \
     "end\n"                                                                                \
-    "redis.call('HSET', KEYS[1], 'state', 'queued', 'attempt', 0, 'max_attempts', ARGV[8]," \
-    " 'created_ms', ARGV[9], 'updated_ms', ARGV[9], unpack(f))\n"                          \
+    "local f = {'state', 'queued', 'attempt', 0, 'max_attempts', ARGV[8], 'created_ms',"    \
+    " ARGV[9], 'updated_ms', ARGV[9], 'id', ARGV[1], 'tenant', ARGV[2], 'service', ARGV[3],"\
+    " 'type', ARGV[4]}\n"                                                                   \
+    "if ARGV[5] ~= '' then f[#f + 1] = 'ref'; f[#f + 1] = ARGV[5] end\n"                    \
+    "if ARGV[6] ~= '' then f[#f + 1] = 'parent'; f[#f + 1] = ARGV[6] end\n"                 \
+    "if ARGV[7] ~= '' then f[#f + 1] = 'payload'; f[#f + 1] = ARGV[7] end\n"                \
+    "redis.call('HSET', KEYS[1], unpack(f))\n"                                             \
     "redis.call('ZADD', KEYS[2], ARGV[9], ARGV[1])\n"                                      \
     "redis.call('ZADD', KEYS[3], ARGV[9], ARGV[1])\n"                                      \
-    "redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -tonumber(ARGV[10]) - 1)\n"                 \
+    "local keep = tonumber(ARGV[10])\n"                                                    \
+    "if redis.call('ZCARD', KEYS[3]) > keep + 100 then\n"                                  \
+    "  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -keep - 1)\n"                             \
+    "end\n"                                                                                \
     "redis.call('HINCRBY', KEYS[4], 'jobs_enqueued', 1)\n"                                 \
     "return 1\n"
 

@@ -148,13 +148,18 @@ int64_t parse_iso8601(const char *s)
     return secs * 1000 + ms;
 }
 
-void sleep_ms(int64_t ms)
+void sleep_us(int64_t us)
 {
-    if (ms <= 0)
+    if (us <= 0)
         return;
-    struct timespec req = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}, rem;
+    struct timespec req = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000L}, rem;
     while (nanosleep(&req, &rem) == -1 && errno == EINTR && !g_stop)
         req = rem;
+}
+
+void sleep_ms(int64_t ms)
+{
+    sleep_us(ms * 1000);
 }
 
 /* ---- memory and strings --------------------------------------------------------------- */

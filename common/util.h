@@ -15,8 +15,9 @@ char *iso8601_ms(int64_t ms, char *buf, size_t len);
 char *iso8601_s(int64_t sec, char *buf, size_t len);
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fff][Z|+hh:mm]" or "YYYY-MM-DD"; returns epoch ms, -1 on error. */
 int64_t parse_iso8601(const char *s);
-/* Sleeps for ms milliseconds (restarts on EINTR unless stop flag set). */
+/* Sleeps for ms milliseconds / us microseconds (restarts on EINTR unless stop flag set). */
 void sleep_ms(int64_t ms);
+void sleep_us(int64_t us);
 
 /* Returns a malloc'd copy of s with leading/trailing whitespace removed; NULL if s is NULL. */
 char *str_trim_dup(const char *s);

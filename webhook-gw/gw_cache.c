@@ -12,6 +12,7 @@ typedef struct {
     char   *sealed;
     char   *secret;
     int64_t read_ms;
+    int64_t touched_ms;   /* last gwc_touch_due that said yes */
 } slot_t;
 
 struct gwc {
@@ -72,8 +73,10 @@ void gwc_put(gwc_t *c, const char *tenant, const char *sealed, const char *secre
     if (strlen(tenant) > GWH_TENANT_MAX)
         return;
     slot_t *s = &c->slots[slot_of(c, tenant)];
+    int64_t touched = strcmp(s->tenant, tenant) == 0 ? s->touched_ms : 0;
     slot_clear(s);
     strcpy(s->tenant, tenant);
+    s->touched_ms = touched;
     s->sealed = xstrdup(sealed);
     s->secret = xstrdup(secret);
     s->read_ms = now_ms;
@@ -84,4 +87,15 @@ void gwc_drop(gwc_t *c, const char *tenant)
     slot_t *s = &c->slots[slot_of(c, tenant)];
     if (s->tenant[0] && strcmp(s->tenant, tenant) == 0)
         slot_clear(s);
+}
+
+bool gwc_touch_due(gwc_t *c, const char *tenant, int64_t now_ms, int64_t every_ms)
+{
+    slot_t *s = &c->slots[slot_of(c, tenant)];
+    if (!s->tenant[0] || strcmp(s->tenant, tenant) != 0)
+        return true;
+    if (s->touched_ms > now_ms - every_ms)
+        return false;
+    s->touched_ms = now_ms;
+    return true;
 }

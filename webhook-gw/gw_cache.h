@@ -22,6 +22,11 @@ bool gwc_get(const gwc_t *c, const char *tenant, int64_t now_ms, int64_t max_age
 /* Remembers tenant's sealed and opened secret (both copied) as read at now_ms, replacing the
  * entry of its slot. */
 void gwc_put(gwc_t *c, const char *tenant, const char *sealed, const char *secret, int64_t now_ms);
+/* Whether a write that needs doing at most every every_ms for tenant (K_HOOK
+ * "last_delivery_at") is due at now_ms: true when tenant is not cached or was last told yes
+ * at least every_ms ago (then now_ms is remembered as that time). A put of the same tenant
+ * keeps the time; a drop or an eviction forgets it. */
+bool gwc_touch_due(gwc_t *c, const char *tenant, int64_t now_ms, int64_t every_ms);
 /* Forgets tenant (e.g. after its secret changed); nothing when it is not cached. */
 void gwc_drop(gwc_t *c, const char *tenant);
 #endif

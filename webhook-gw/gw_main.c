@@ -18,12 +18,12 @@
 #include <time.h>
 
 #include "audit.h"
-#include "bus.h"
 #include "config.h"
 #include "gw_agg.h"
 #include "gw_cache.h"
 #include "gw_hook.h"
 #include "gw_metrics.h"
+#include "gw_pub.h"
 #include "gw_status.h"
 #include "gw_store.h"
 #include "httpd.h"
@@ -34,11 +34,11 @@
 #define MAX_TENANTS     4096
 #define CACHE_SLOTS     1024   /* per connection slot (gw_cache) */
 #define RECORD_TRIES    4      /* verify-and-record rounds when the stored secret changes */
+#define TOUCH_MS        1000   /* K_HOOK "last_delivery_at" is written this often per slot */
 
 /* One thread's share of the outside world, connected lazily. */
 typedef struct {
     rds_t *redis;
-    bus_t *bus;
     gwc_t *cache;   /* tenants' secrets as this slot last read them */
     bool   busy;
 } gw_conn_t;
@@ -51,6 +51,7 @@ typedef struct {
     size_t          max_body;
     int64_t         cache_ms;   /* a cached tenant is read again after this long (membership) */
     gwm_t          *metrics;
+    gwp_t          *pub;        /* publishes the created write jobs to the broker */
     pthread_mutex_t lock;
     pthread_cond_t  freed;
     gw_conn_t      *conns;
@@ -165,14 +166,16 @@ static int tenant_get(gw_t *gw, gw_conn_t *c, const char *tenant, bool cached,
     return 0;
 }
 
-/* Records the verified events of b and answers 200, then publishes the new jobs. Returns 0,
+/* Records the verified events of b and answers 200, then queues the new jobs for the
+ * publisher (gw_pub). Returns 0,
  * or 1 when the secret b was verified with is no longer the stored one (nothing recorded or
  * answered: verify again with a fresh read). */
 static int record(gw_t *gw, gw_conn_t *c, const char *tenant, const char *sealed,
                   const gwh_batch_t *b, httpd_resp_t *resp)
 {
     gws_code_t *codes = xcalloc((size_t)b->n, sizeof *codes);
-    int rc = gws_record(c->redis, tenant, sealed, b, &gw->store, codes);
+    bool touch = gwc_touch_due(c->cache, tenant, now_ms(), TOUCH_MS);
+    int rc = gws_record(c->redis, tenant, sealed, b, &gw->store, touch, codes);
     if (rc <= 0) {
         if (rc < 0)
             httpd_resp_json(resp, 503, "{\"error\":\"storage unavailable\"}");
@@ -189,14 +192,12 @@ static int record(gw_t *gw, gw_conn_t *c, const char *tenant, const char *sealed
     snprintf(msg, sizeof msg, "{\"ok\":true,\"new\":%d,\"duplicates\":%d,\"unknown_tasks\":%d}",
              fresh, count[GWS_DUPLICATE], count[GWS_UNKNOWN_TASK]);
     httpd_resp_json(resp, 200, msg);
-    if (count[GWS_JOB_CREATED] && !c->bus)
-        c->bus = bus_producer_new(gw->broker_url);
-    for (int i = 0; c->bus && i < b->n; i++) {
+    for (int i = 0; i < b->n; i++) {
         if (codes[i] != GWS_JOB_CREATED)
             continue;
         char id[21];
         gwh_job_id(&b->ev[i], id);
-        bus_publish(c->bus, "write", tenant, id);
+        gwp_push(gw->pub, tenant, id);
     }
     free(codes);
     return 0;
@@ -363,6 +364,7 @@ int main(int argc, char **argv)
                    "Environment: MLC_GW_PORT (18088), MLC_GW_BIND (127.0.0.1), MLC_GW_THREADS (8),\n"
                    "MLC_GW_MAX_BODY (1048576), MLC_HOOK_DEDUPE_S (86400), MLC_EVENTS_MAXLEN (100000),\n"
                    "MLC_AUDIT_MAXLEN (1000000), MLC_GW_TENANT_CACHE_MS (1000),\n"
+                   "MLC_GW_PUB_LINGER_US (1000), MLC_GW_PUB_QUEUE (100000),\n"
                    "MLC_REDIS_URL, MLC_BROKER_URL, MLC_MASTER_KEY or MLC_MASTER_KEY_FILE,\n"
                    "MLC_STATUS_TOKEN (the status page's bearer token; unset: no page).\n");
             return 0;
@@ -387,6 +389,10 @@ int main(int argc, char **argv)
         gw.max_body = 1 << 20;
     gws_opts_from_env(&gw.store);
     gw.metrics = gwm_new(MAX_TENANTS);
+    gw.pub = gwp_new(gw.broker_url, (size_t)env_long("MLC_GW_PUB_QUEUE", 100000),
+                     env_long("MLC_GW_PUB_LINGER_US", 1000));
+    if (!gw.pub)
+        return 1;
     gw.conns = xcalloc((size_t)threads, sizeof *gw.conns);
     for (int i = 0; i < threads; i++)
         gw.conns[i].cache = gwc_new(CACHE_SLOTS);
@@ -408,9 +414,9 @@ int main(int argc, char **argv)
         httpd_stop(&h);
         mlog(LOG_INFO, "gw.stop", "stopped");
     }
+    gwp_destroy(&gw.pub);   /* sends the ids still queued */
     for (int i = 0; i < gw.nconns; i++) {
         rds_destroy(&gw.conns[i].redis);
-        bus_destroy(&gw.conns[i].bus);
         gwc_destroy(&gw.conns[i].cache);
     }
     free(gw.conns);

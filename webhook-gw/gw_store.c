@@ -24,7 +24,7 @@ static rds_script_t S_HANDSHAKE = {
 
 /* The record script: the job enqueue script of job.c as a local function, then the body
  * below. KEYS: hook gidmap events audit, then per event REC_KEYS: seen key and the 5 enqueue
- * keys of its job. ARGV: tenant sealed received_at dedupe_s events_maxlen audit_maxlen, then
+ * keys of its job. ARGV: tenant sealed received_at dedupe_s events_maxlen audit_maxlen touch, then
  * per event REC_ARGS: audit detail (JSON object without "job"), resource gid ("" when none)
  * and the 10 enqueue arguments of its job (the 7th is the payload: the event's JSON).
  * Returns false when K_HOOK "secret" is not ARGV[2]; else one code per event: 0 duplicate,
@@ -39,11 +39,11 @@ static const char REC_BODY[] =
     "local n = (#KEYS - 4) / 6\n"
     "local out, refs = {}, {}\n"
     "for i = 1, n do\n"
-    "  local gid = ARGV[6 + (i - 1) * 12 + 2]\n"
+    "  local gid = ARGV[7 + (i - 1) * 12 + 2]\n"
     "  if gid ~= '' then refs[i] = redis.call('HGET', KEYS[2], gid) end\n"
     "end\n"
     "for i = 1, n do\n"
-    "  local k, a = 4 + (i - 1) * 6, 6 + (i - 1) * 12\n"
+    "  local k, a = 4 + (i - 1) * 6, 7 + (i - 1) * 12\n"
     "  out[i] = 0\n"
     "  if redis.call('SET', KEYS[k + 1], '1', 'NX', 'EX', ARGV[4]) then\n"
     "    local jargv = {unpack(ARGV, a + 3, a + 12)}\n"
@@ -61,7 +61,7 @@ static const char REC_BODY[] =
     "    end\n"
     "  end\n"
     "end\n"
-    "redis.call('HSET', KEYS[1], 'last_delivery_at', ARGV[3])\n"
+    "if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'last_delivery_at', ARGV[3]) end\n"
     "return out\n";
 
 static rds_script_t S_RECORD = { "gw_record", NULL };
@@ -203,13 +203,13 @@ typedef struct {
 } rec_args_t;
 
 static void rec_args_init(rec_args_t *a, const char *tenant, const char *sealed,
-                          const gwh_batch_t *b, const gws_opts_t *o)
+                          const gwh_batch_t *b, const gws_opts_t *o, bool touch)
 {
     int n = b->n;
     int64_t now = now_ms();
     memset(a, 0, sizeof *a);
     a->nkeys = 4 + REC_KEYS * n;
-    a->nargs = a->nkeys + 6 + REC_ARGS * n;
+    a->nargs = a->nkeys + 7 + REC_ARGS * n;
     a->argv = xcalloc((size_t)a->nargs, sizeof *a->argv);
     a->owned = xcalloc((size_t)n * 2, sizeof *a->owned);
     a->jobs = xcalloc((size_t)n, sizeof *a->jobs);
@@ -224,6 +224,7 @@ static void rec_args_init(rec_args_t *a, const char *tenant, const char *sealed,
     const char **k = a->argv, **v = a->argv + a->nkeys;
     k[0] = a->hook, k[1] = a->gidmap, k[2] = a->events, k[3] = a->audit;
     v[0] = tenant, v[1] = sealed, v[2] = a->at, v[3] = a->ttl, v[4] = a->emax, v[5] = a->amax;
+    v[6] = touch ? "1" : "";
     for (int i = 0; i < n; i++) {
         const gwh_event_t *e = &b->ev[i];
         char id[21];
@@ -235,7 +236,7 @@ static void rec_args_init(rec_args_t *a, const char *tenant, const char *sealed,
         free(ref);
         a->owned[2 * i] = xasprintf(K_HOOK_SEEN, tenant, e->sha);
         a->owned[2 * i + 1] = detail_of(e);
-        const char **ek = k + 4 + REC_KEYS * i, **ev = v + 6 + REC_ARGS * i;
+        const char **ek = k + 4 + REC_KEYS * i, **ev = v + 7 + REC_ARGS * i;
         ek[0] = a->owned[2 * i];
         for (int x = 0; x < 5; x++)
             ek[1 + x] = a->jobs[i][x];
@@ -263,12 +264,12 @@ static void rec_args_free(rec_args_t *a, int n)
 }
 
 int gws_record(rds_t *r, const char *tenant, const char *sealed, const gwh_batch_t *b,
-               const gws_opts_t *o, gws_code_t *codes)
+               const gws_opts_t *o, bool touch, gws_code_t *codes)
 {
     int n = b->n;
     pthread_once(&record_once, record_init);
     rec_args_t a;
-    rec_args_init(&a, tenant, sealed, b, o);
+    rec_args_init(&a, tenant, sealed, b, o, touch);
     redisReply *rep = rds_eval(r, &S_RECORD, a.nkeys, a.nargs, a.argv, NULL);
     rec_args_free(&a, n);
     int rc;

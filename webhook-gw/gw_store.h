@@ -60,10 +60,11 @@ typedef enum {
  * K_EVENTS (tenant, event, received_at), enqueues a write job "webhook_event" (id
  * gwh_job_id, ref "task:<resource gid>", payload the event) per fresh event whose resource is
  * in K_GIDMAP, with an audit entry "webhook.event" under the record's ref (detail: job, sha,
- * resource, event), audits the other fresh events as "webhook.unknown_task" (ref "-"), and
- * sets K_HOOK "last_delivery_at"; returns 1 with codes[i] saying what became of b->ev[i]. -1
+ * resource, event), audits the other fresh events as "webhook.unknown_task" (ref "-"), and,
+ * when touch is true, sets K_HOOK "last_delivery_at" (a caller that records often passes it
+ * about once a second); returns 1 with codes[i] saying what became of b->ev[i]. -1
  * when Redis failed: nothing is recorded, or, when the connection broke after the script
  * ran, all of it (a redelivery then counts as duplicate). */
 int gws_record(rds_t *r, const char *tenant, const char *sealed, const gwh_batch_t *b,
-               const gws_opts_t *o, gws_code_t *codes);
+               const gws_opts_t *o, bool touch, gws_code_t *codes);
 #endif

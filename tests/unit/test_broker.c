@@ -25,15 +25,21 @@ static pid_t broker_pid, sched_pid;
 
 /* ---- processes ----------------------------------------------------------------------- */
 
-static pid_t start_broker(void)
+/* A broker that re-reads the Redis queues every resync_ms. */
+static pid_t start_broker_resync(const char *resync_ms)
 {
-    char bin[512], redis_env[128], broker_env[128];
+    char bin[512], redis_env[128], broker_env[128], resync_env[64];
     snprintf(redis_env, sizeof redis_env, "MLC_REDIS_URL=%s", rs.url);
     snprintf(broker_env, sizeof broker_env, "MLC_BROKER_URL=%s", broker_url);
-    const char *env[] = {redis_env, broker_env, "MLC_BROKER_RESYNC_MS=500",
-                         "MLC_LOG_LEVEL=warn", NULL};
+    snprintf(resync_env, sizeof resync_env, "MLC_BROKER_RESYNC_MS=%s", resync_ms);
+    const char *env[] = {redis_env, broker_env, resync_env, "MLC_LOG_LEVEL=warn", NULL};
     const char *argv[] = {"mlc-broker", NULL};
     return fx_spawn(fx_bin("mlc-broker", bin, sizeof bin), argv, env);
+}
+
+static pid_t start_broker(void)
+{
+    return start_broker_resync("500");
 }
 
 static pid_t start_scheduler(void)
@@ -354,6 +360,37 @@ static void test_retry_and_fatal_outcomes(void **state)
     assert_int_equal(fx_stop(w, SIGTERM), 0);
 }
 
+/* PUB messages of several ids (bus_publish_many, as the webhook gateway batches them): every
+ * id is delivered once. The broker here does not re-read Redis during the test (resync every
+ * 10 minutes, and the jobs are recorded after its start-up read), so only the messages can
+ * bring the jobs to the worker. */
+static void test_publish_many(void **state)
+{
+    fx_stop(broker_pid, SIGTERM);
+    broker_pid = start_broker_resync("600000");
+    fx_sleep_ms(300);
+    enum { N = 150 };
+    char ids[N][16];
+    const char *ptr[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "m%d", i);
+        ptr[i] = ids[i];
+        job_t j = {.id = ids[i], .tenant = "t1", .service = "write", .type = "upsert_task",
+                   .payload = "{\"sleep_ms\":0}"};
+        assert_int_equal(job_enqueue(R, &j), 1);
+    }
+    bus_t *b = bus_producer_new(broker_url);
+    assert_non_null(b);
+    for (int i = 0; i < N; i += BUS_PUB_MAX_IDS)
+        assert_int_equal(bus_publish_many(b, "write", "t1", ptr + i,
+                                          N - i < BUS_PUB_MAX_IDS ? N - i : BUS_PUB_MAX_IDS), 0);
+    bus_destroy(&b);
+    pid_t w = start_worker("wM", "*", 2, 5000);
+    assert_true(wait_done(N, 10000));
+    assert_each_once("t1", "m", N);
+    assert_int_equal(fx_stop(w, SIGTERM), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +403,7 @@ int main(void)
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_retry_and_fatal_outcomes, test_setup,
                                         test_teardown),
+        cmocka_unit_test_setup_teardown(test_publish_many, test_setup, test_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -450,22 +450,24 @@ static void test_requeue_many(void **state)
 
 static void test_enqueue_many_dedupe_and_joblog_trim(void **state)
 {
-    enum { N = 10050 };
+    enum { N = 10160 };
     job_t *jobs = calloc(N, sizeof *jobs);
     char **names = calloc(N, sizeof *names);
     for (int i = 0; i < N; i++) {
-        names[i] = xasprintf("w%d", i % 10040); /* the last 10 repeat earlier ids */
+        names[i] = xasprintf("w%d", i % 10150); /* the last 10 repeat earlier ids */
         jobs[i] = mkjob(names[i], "write");
     }
-    assert_int_equal(job_enqueue_many(R, jobs, N), 10040);
+    char *log = K(K_JOBLOG, NULL), *q = K(K_QUEUE, "write");
+    assert_int_equal(job_enqueue_many(R, jobs, 10100), 10100);
+    assert_int_equal(int_cmd("ZCARD", log), 10100);   /* up to 100 over the 10000 kept */
+    assert_int_equal(job_enqueue_many(R, jobs + 10100, N - 10100), 50);
+    assert_int_equal(int_cmd("ZCARD", log), 10049);   /* trimmed to 10000 at 10101, then 49 */
     assert_int_equal(job_enqueue_many(R, jobs, 5), 0);
     assert_int_equal(job_enqueue_many(R, jobs, 0), 0);
-    char *log = K(K_JOBLOG, NULL), *q = K(K_QUEUE, "write");
-    assert_int_equal(int_cmd("ZCARD", log), 10000);
-    assert_int_equal(int_cmd("ZCARD", q), 10040);
+    assert_int_equal(int_cmd("ZCARD", q), 10150);
     free(log);
     free(q);
-    assert_int_equal(stat_of("jobs_enqueued"), 10040);
+    assert_int_equal(stat_of("jobs_enqueued"), 10150);
     for (int i = 0; i < N; i++)
         free(names[i]);
     free(names);
