@@ -1,7 +1,6 @@
 /* bus: ZeroMQ producer connection to the broker and the multipart helpers (see bus.h). */
 #include "bus.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,10 +72,10 @@ int zframes_send(void *sock, int n, const char *const *frames, const size_t *len
     return send_frames(sock, n, frames, lens, 0);
 }
 
-int bus_publish_many(bus_t *b, const char *service, const char *tenant,
-                     const char *const *job_ids, int n)
+/* Sends n ids (1..BUS_PUB_MAX_IDS) as one PUB message; 0 or -1 (logged) when dropped. */
+static int publish_one(bus_t *b, const char *service, const char *tenant,
+                       const char *const *job_ids, int n)
 {
-    assert(n >= 1 && n <= BUS_PUB_MAX_IDS);
     const char *frames[4 + BUS_PUB_MAX_IDS] = {BUS_PROTO, "PUB", service, tenant};
     memcpy(frames + 4, job_ids, sizeof *job_ids * (size_t)n);
     if (send_frames(b->sock, 4 + n, frames, NULL, b->broker_down ? ZMQ_DONTWAIT : 0) == 0) {
@@ -90,9 +89,19 @@ int bus_publish_many(bus_t *b, const char *service, const char *tenant,
     return -1;
 }
 
+int bus_publish_many(bus_t *b, const char *service, const char *tenant,
+                     const char *const *job_ids, int n)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i += BUS_PUB_MAX_IDS)
+        rc |= publish_one(b, service, tenant, job_ids + i,
+                          n - i < BUS_PUB_MAX_IDS ? n - i : BUS_PUB_MAX_IDS);
+    return rc;
+}
+
 int bus_publish(bus_t *b, const char *service, const char *tenant, const char *job_id)
 {
-    return bus_publish_many(b, service, tenant, &job_id, 1);
+    return publish_one(b, service, tenant, &job_id, 1);
 }
 
 int zframes_recv(void *sock, char **out, size_t *lens, int max, int flags)

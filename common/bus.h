@@ -27,9 +27,9 @@ bus_t *bus_producer_new(const char *endpoint);
 /* Publishes one job id. Never blocks for long (drops after MLC_BUS_SEND_TIMEOUT_MS, default
  * 1000, when the broker is down: Redis still has the job). 0 sent, -1 dropped. */
 int bus_publish(bus_t *b, const char *service, const char *tenant, const char *job_id);
-/* Publishes n job ids (1..BUS_PUB_MAX_IDS) of one service and tenant as one message: the
- * broker's cost is per message, so a producer that has several ids at hand sends them
- * together. Same timeout and result as bus_publish. */
+/* Publishes n job ids of one service and tenant, BUS_PUB_MAX_IDS per message: the broker's
+ * cost is per message, so a producer that has several ids at hand sends them together.
+ * 0 when every message was sent, -1 when one was dropped (same timeout as bus_publish). */
 int bus_publish_many(bus_t *b, const char *service, const char *tenant,
                      const char *const *job_ids, int n);
 void bus_destroy(bus_t **b);

@@ -39,22 +39,25 @@ struct gwp {
     bool            warned;    /* a drop was logged since the queue last emptied (under lock) */
 };
 
-/* Sends out's entries, each run of one tenant in messages of up to BUS_PUB_MAX_IDS ids, on
- * *bus (connected here when NULL; nothing is sent when it cannot be). */
-static void send_all(gwp_t *p, bus_t **bus, const vec_t *out)
+/* Sends out's entries, each run of one tenant with bus_publish_many, on *bus (connected
+ * here when NULL; nothing is sent when it cannot be). */
+static void send_all(gwp_t *p, bus_t **bus, const vec_t *out, const char ***ids, size_t *cap)
 {
     if (!*bus)
         *bus = bus_producer_new(p->broker_url);
     if (!*bus)
         return;   /* logged by bus_producer_new; the broker's resync finds the jobs */
-    const char *ids[BUS_PUB_MAX_IDS];
+    if (*cap < out->n) {
+        *cap = out->n;
+        *ids = xrealloc(*ids, *cap * sizeof **ids);
+    }
     size_t i = 0;
     while (i < out->n) {
         const char *tenant = out->v[i].tenant;
         int n = 0;
-        while (i < out->n && n < BUS_PUB_MAX_IDS && !strcmp(out->v[i].tenant, tenant))
-            ids[n++] = out->v[i++].id;
-        bus_publish_many(*bus, "write", tenant, ids, n);   /* logs when it drops */
+        while (i < out->n && !strcmp(out->v[i].tenant, tenant))
+            (*ids)[n++] = out->v[i++].id;
+        bus_publish_many(*bus, "write", tenant, *ids, n);   /* logs when it drops */
     }
 }
 
@@ -63,6 +66,8 @@ static void *run(void *arg)
     gwp_t *p = arg;
     bus_t *bus = NULL;
     vec_t out = { 0 };
+    const char **ids = NULL;   /* send_all's id pointers, grown as needed */
+    size_t ids_cap = 0;
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->in.n == 0 && !p->stop) {
@@ -83,12 +88,13 @@ static void *run(void *arg)
         out = t;
         p->warned = false;
         pthread_mutex_unlock(&p->lock);
-        send_all(p, &bus, &out);
+        send_all(p, &bus, &out, &ids, &ids_cap);
         out.n = 0;
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
     free(out.v);
+    free(ids);
     bus_destroy(&bus);
     return NULL;
 }

@@ -131,6 +131,8 @@ static int flush(run_t *run)
     int rc = 0;
     int expect = 0;
     char *job_ids[BATCH] = { 0 };
+    const char *created[BATCH];   /* ids of the write jobs created, published together */
+    int ncreated = 0;
     /* What each record needs: 0 nothing; CHANGED its new state and write job; for unchanged
      * content ETAG (a new ETag only) and/or RESEND (Asana never got this content: its write
      * job is queued again, which is a no-op while it is still queued, running or retrying,
@@ -190,7 +192,7 @@ static int flush(run_t *run)
                 rc = -1;
             else if (rds_int(rep, 0) == 1) {
                 run->jobs_created++;
-                bus_publish(run->ctx->bus, "write", tenant, job_ids[i]);
+                created[ncreated++] = job_ids[i];
                 mlog(LOG_INFO, "poll.resend", "tenant %s %s: content never reached Asana, write "
                      "job %s queued again", tenant, refs[i], job_ids[i]);
             }
@@ -206,13 +208,15 @@ static int flush(run_t *run)
                 rc = -1;
             } else if (rds_int(exec->element[1], 0) == 1) {
                 run->jobs_created++;
-                bus_publish(run->ctx->bus, "write", tenant, job_ids[i]);
+                created[ncreated++] = job_ids[i];
             }
             if (exec)
                 freeReplyObject(exec);
             expect -= 5;
         }
     }
+    if (ncreated > 0)
+        bus_publish_many(run->ctx->bus, "write", tenant, created, ncreated);
     for (int i = 0; i < run->n; i++) {
         if (kinds[i] == CHANGED)
             run->changed++;
