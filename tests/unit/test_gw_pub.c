@@ -76,19 +76,41 @@ static void receive(fake_broker_t *b, received_t *r, int want)
     }
 }
 
+/* Receives and checks that ids a0..a<na-1> of ta and b0..b<nb-1> of tb arrived exactly once
+ * and nothing else; returns what was received (static: valid until the next call). */
+static const received_t *receive_each_once(fake_broker_t *b, int na, int nb)
+{
+    static received_t r;
+    memset(&r, 0, sizeof r);
+    receive(b, &r, na + nb);
+    assert_false(r.bad);
+    assert_int_equal(r.ids, na + nb);
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < (t ? nb : na); i++)
+            assert_int_equal(r.seen[t][i], 1);
+    return &r;
+}
+
+/* Pushes ids <c>0..<c>n-1 of tenant t<c> (c = 'a' or 'b'). */
+static void push_ids(gwp_t *p, char c, int n)
+{
+    char tenant[3] = { 't', c, 0 };
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%c%d", c, i);
+        gwp_push(p, tenant, id);
+    }
+}
+
 typedef struct {
     gwp_t *p;
-    int    t;   /* 0: tenant ta ids a0..a399, 1: tenant tb ids b0..b399 */
+    char   c;
 } pusher_t;
 
 static void *push_400(void *arg)
 {
     pusher_t *ps = arg;
-    for (int i = 0; i < 400; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "%c%d", ps->t ? 'b' : 'a', i);
-        gwp_push(ps->p, ps->t ? "tb" : "ta", id);
-    }
+    push_ids(ps->p, ps->c, 400);
     return NULL;
 }
 
@@ -98,25 +120,18 @@ static void test_every_id_once_in_batches(void **state)
     broker_open(&b);
     gwp_t *p = gwp_new(b.url, 10000, 2000);
     assert_non_null(p);
-    pusher_t ps[2] = { { p, 0 }, { p, 1 } };
+    pusher_t ps[2] = { { p, 'a' }, { p, 'b' } };
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         assert_int_equal(pthread_create(&th[i], NULL, push_400, &ps[i]), 0);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
-    static received_t r;
-    memset(&r, 0, sizeof r);
-    receive(&b, &r, 800);
-    assert_false(r.bad);
-    assert_int_equal(r.ids, 800);
-    for (int t = 0; t < 2; t++)
-        for (int i = 0; i < 400; i++)
-            assert_int_equal(r.seen[t][i], 1);
-    assert_true(r.max_ids <= BUS_PUB_MAX_IDS);
+    const received_t *r = receive_each_once(&b, 400, 400);
+    assert_true(r->max_ids <= BUS_PUB_MAX_IDS);
     /* 800 ids pushed within a few linger periods: far fewer messages than ids (at least
      * 800 / 64 = 13 of them). */
-    assert_true(r.messages >= 13);
-    assert_true(r.messages < 200);
+    assert_true(r->messages >= 13);
+    assert_true(r->messages < 200);
     assert_int_equal(gwp_dropped(p), 0);
     gwp_destroy(&p);
     assert_null(p);
@@ -131,21 +146,10 @@ static void test_full_queue_drops_and_destroy_flushes(void **state)
      * other nine arrive; five fit. */
     gwp_t *p = gwp_new(b.url, 5, 300000);
     sleep_ms(50);   /* the thread reaches its wait */
-    for (int i = 0; i < 10; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "a%d", i);
-        gwp_push(p, "ta", id);
-    }
+    push_ids(p, 'a', 10);
     assert_int_equal(gwp_dropped(p), 5);
-    gwp_destroy(&p);   /* sends the five queued ones before it returns */
-    static received_t r;
-    memset(&r, 0, sizeof r);
-    receive(&b, &r, 5);
-    assert_false(r.bad);
-    assert_int_equal(r.ids, 5);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(r.seen[0][i], 1);
-    assert_int_equal(r.messages, 1);
+    gwp_destroy(&p);   /* sends the five queued ones (a0..a4) before it returns */
+    assert_int_equal(receive_each_once(&b, 5, 0)->messages, 1);
     broker_close(&b);
 }
 
