@@ -421,12 +421,7 @@ int job_enqueue_many(rds_t *r, const job_t *jobs, int n)
         int rc = rds_append_eval(r, &S_ENQUEUE, 5, 15, a.argv, NULL);
         enqueue_args_free(&a);
         if (rc < 0) {
-            /* Read what was appended so the connection stays in step. */
-            for (int k = 0; k < i; k++) {
-                redisReply *rep = rds_get_reply(r);
-                if (rep)
-                    freeReplyObject(rep);
-            }
+            rds_drain(r, i);   /* what was appended: the connection stays in step */
             return -1;
         }
     }

@@ -243,6 +243,20 @@ static int drain_pending(rds_t *r)
     return 0;
 }
 
+int rds_drain(rds_t *r, int n)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        redisReply *rep = rds_get_reply(r);
+        if (!rep)
+            return -1;
+        if (rep->type == REDIS_REPLY_ERROR)
+            rc = -1;
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
 rds_t *rds_connect(const char *url, char *err, size_t err_len)
 {
     rds_t *r = xcalloc(1, sizeof *r);

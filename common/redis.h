@@ -27,6 +27,10 @@ redisReply *rds_cmdargv(rds_t *r, int argc, const char **argv, const size_t *arg
 int rds_append(rds_t *r, const char *fmt, ...);
 int rds_appendargv(rds_t *r, int argc, const char **argv, const size_t *argvlen);
 redisReply *rds_get_reply(rds_t *r);
+/* Reads and frees the next n pipelined replies. 0 when all n arrived and none is an error,
+ * -1 otherwise (it stops at the first missing one: the connection broke and the rest went
+ * with it). */
+int rds_drain(rds_t *r, int n);
 
 /* A Lua script; sha is filled lazily. Declare as static rds_script_t S = {"name", "lua src"}
  * (or with a third "" member). That positional form leaves sha to zero-initialisation, which

@@ -42,13 +42,7 @@ int synclog_append(rds_t *r, const char *tenant, const char *flow, const synclog
     n += rds_append(r, "HINCRBY %s %s 1", hist_key, field) == 0;
     n += rds_append(r, "HINCRBY %s sum_ms %lld", hist_key, (long long)run->duration_ms) == 0;
     int rc = n == 3 ? 0 : -1;
-    for (int i = 0; i < n; i++) {
-        redisReply *rep = rds_get_reply(r);
-        if (!rds_ok(rep))
-            rc = -1;
-        if (rep)
-            freeReplyObject(rep);
-    }
+    rc |= rds_drain(r, n);
     free(log_key);
     free(hist_key);
     return rc;

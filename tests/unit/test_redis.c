@@ -156,6 +156,20 @@ static void test_pipeline(void **state)
     freeReplyObject(rep);
     rep = rds_cmd(r, "DEL plist");
     freeReplyObject(rep);
+
+    /* rds_drain: all replies read; an error reply among them makes it -1, and the
+     * connection stays in step; more than were appended is -1 as well. */
+    rds_append(r, "SET dk 1");
+    rds_append(r, "INCR dk");
+    assert_int_equal(rds_drain(r, 2), 0);
+    rds_append(r, "HSET dk f v");   /* WRONGTYPE */
+    rds_append(r, "INCR dk");
+    assert_int_equal(rds_drain(r, 2), -1);
+    rep = rds_cmd(r, "GET dk");
+    assert_string_equal(rep->str, "3");
+    freeReplyObject(rep);
+    rds_append(r, "DEL dk");
+    assert_int_equal(rds_drain(r, 2), -1);
     rds_destroy(&r);
 }
 

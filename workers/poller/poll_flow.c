@@ -56,26 +56,6 @@ static void batch_clear(run_t *run)
     run->n = 0;
 }
 
-/* Reads n replies and checks them; returns 0 when all are non-error. */
-static int drain_replies(rds_t *r, int n, redisReply **keep_last)
-{
-    int bad = 0;
-    for (int i = 0; i < n; i++) {
-        redisReply *rep = rds_get_reply(r);
-        if (!rds_ok(rep))
-            bad = 1;
-        if (keep_last && i == n - 1 && rep) {
-            *keep_last = rep;
-            continue;
-        }
-        if (rep)
-            freeReplyObject(rep);
-        if (!rep)
-            return -1;
-    }
-    return bad ? -1 : 0;
-}
-
 /* Writes the state of a new or changed record and its write job atomically. Appends to the
  * pipeline: MULTI, HSET, enqueue, XADD, EXEC (5 replies). */
 static int append_change(run_t *run, const record_t *rec, const char *ref, const char *hash,
@@ -183,7 +163,7 @@ static int flush(run_t *run)
     /* Read the replies in order; an EXEC answers [hset, enqueue, xadd]. */
     for (int i = 0; i < run->n && expect > 0; i++) {
         if (kinds[i] & ETAG) {
-            rc |= drain_replies(r, 1, NULL);
+            rc |= rds_drain(r, 1);
             expect -= 1;
         }
         if (kinds[i] & RESEND) {
@@ -201,8 +181,9 @@ static int flush(run_t *run)
             expect -= 1;
         }
         if (kinds[i] == CHANGED) {
-            redisReply *exec = NULL;
-            if (drain_replies(r, 5, &exec) != 0 || !exec || exec->type != REDIS_REPLY_ARRAY ||
+            int queued_ok = rds_drain(r, 4) == 0;   /* MULTI, HSET, enqueue, XADD */
+            redisReply *exec = rds_get_reply(r);
+            if (!queued_ok || !exec || exec->type != REDIS_REPLY_ARRAY ||
                 exec->elements != 3 || !rds_ok(exec->element[0]) || !rds_ok(exec->element[1]) ||
                 !rds_ok(exec->element[2])) {
                 rc = -1;

@@ -90,13 +90,7 @@ static int store_ref(rds_t *r, const char *key, const json_t *stored, const json
             n++;
         }
     }
-    for (int i = 0; i < n; i++) {
-        redisReply *rep = rds_get_reply(r);
-        if (!rds_ok(rep))
-            rc = -1;
-        if (rep)
-            freeReplyObject(rep);
-    }
+    rc |= rds_drain(r, n);
     return rc ? -1 : 0;
 }
 

@@ -273,11 +273,7 @@ static void adopt(scan_t *sc, const char *ref, const char *gid)
     rds_append(r, "HSETNX %s %s %s", rev, gid, ref);
     rds_append(r, "HDEL %s create_started", rec);
     audit_append(r, sc->t->id, ref, "asana.adopted", json_pack("{s:s}", "task", gid));
-    for (int i = 0; i < 3; i++) {
-        rep = rds_get_reply(r);
-        if (rep)
-            freeReplyObject(rep);
-    }
+    rds_drain(r, 3);
     free(rev);
     free(rec);
     sc->adopted++;
@@ -402,11 +398,7 @@ static void finish(upsert_t *u, const char *event, bool store_map, bool clear_ma
     n++;
     n += asana_append_release(&u->a);
     n += lock_append_release(r, u->lock_key, u->owner);
-    for (int i = 0; i < n; i++) {
-        redisReply *rep = rds_get_reply(r);
-        if (rep)
-            freeReplyObject(rep);
-    }
+    rds_drain(r, n);
     free(u->owner);
     u->owner = NULL;
     free(rec_key);
