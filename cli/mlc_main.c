@@ -3,7 +3,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config.h"
 #include "log.h"
+#include "reqstats.h"
+#include "util.h"
 
 static void usage(FILE *out)
 {
@@ -58,6 +61,20 @@ static void usage(FILE *out)
         "of a job before it is dead. See README.md and docs/.\n");
 }
 
+/* Adds the Asana and ERP requests the command made (ping, sync --plan, reconcile, webhooks,
+ * tenant add revoking ION tokens) to the tenants' counters, like the workers do. */
+static void flush_request_counters(void)
+{
+    if (reqstats_pending() == 0)
+        return;
+    char err[256];
+    rds_t *r = rds_connect(env_or("MLC_REDIS_URL", DEFAULT_REDIS_URL), err, sizeof err);
+    if (reqstats_flush(r) < 0)
+        fprintf(stderr, "mlc: %ld request counters not recorded in Redis%s%s\n",
+                reqstats_pending(), r ? "" : ": ", r ? "" : err);
+    rds_destroy(&r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -76,7 +93,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name) == 0) {
             cli_env_from_state();
-            return cmds[i].fn(argc - 1, argv + 1);
+            int rc = cmds[i].fn(argc - 1, argv + 1);
+            flush_request_counters();
+            return rc;
         }
     }
     fprintf(stderr, "mlc: unknown command \"%s\" (see mlc --help)\n", argv[1]);

@@ -8,6 +8,7 @@
 #include "crypto.h"
 #include "keys.h"
 #include "log.h"
+#include "reqstats.h"
 #include "token.h"
 #include "util.h"
 
@@ -86,6 +87,7 @@ static int grant(const ion_auth_t *a, const char *const pairs[], char **token, l
     char *refresh = NULL;
     int rc = token_request(a->http, url, form, "ion", token, expires_in, &refresh, status, err,
                            err_len);
+    reqstats_token(a->tenant, ION_TOKEN_SYSTEM);
     if (rc == 0 && refresh)
         refresh_store(a, refresh);
     free(refresh);
@@ -141,7 +143,9 @@ static int revoke_one(const ion_auth_t *a, const char *url, const char *token, c
                        .body_len = strlen(form) };
     http_resp_t resp;
     int rc = -1;
-    if (http_do(a->http, &req, &resp) != 0)
+    int sent = http_do(a->http, &req, &resp);
+    reqstats_response(a->tenant, REQSTATS_ERP, &resp);
+    if (sent != 0)
         snprintf(err, err_len, "ion revoke endpoint unreachable: %s", resp.error);
     else if (resp.status != 200)
         snprintf(err, err_len, "ion revoke endpoint answered %ld for the %s: %.200s", resp.status,

@@ -129,15 +129,19 @@ int rl_rate_take(rds_t *r, const char *rate_key, const char *pause_key, long rat
 }
 
 int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
-                 int burst, int64_t max_wait_ms)
+                 int burst, int64_t max_wait_ms, int64_t max_pause_ms, int64_t *retry_after_ms)
 {
-    int64_t deadline = mono_ms() + max_wait_ms;
+    int64_t now = mono_ms(), deadline = now + max_wait_ms, pause_deadline = now + max_pause_ms;
     for (;;) {
         int64_t wait = 0;
-        int rc = rl_rate_take(r, rate_key, pause_key, rate_per_min, burst, &wait);
+        bool paused = false;
+        int rc = rl_rate_try(r, rate_key, pause_key, rate_per_min, burst, &wait, &paused);
         if (rc != 0)
             return rc;
-        if (wait > deadline - mono_ms()) {
+        now = mono_ms();
+        if (wait > (paused ? pause_deadline : deadline) - now) {
+            if (retry_after_ms)
+                *retry_after_ms = wait;
             rl_refusal_note();
             return 0;
         }

@@ -43,9 +43,12 @@ int rl_rate_try(rds_t *r, const char *rate_key, const char *pause_key, long rate
  * window's share, well inside RL_RATE_HEADROOM, so no 10-s window sees more than the rate
  * allows. */
 int rl_rate_burst(long rate_per_min);
-/* Blocking form: waits up to max_wait_ms for a turn. 1 taken, 0 timed out, -1 unreachable. */
+/* Blocking form: sleeps until its turn when that comes within max_wait_ms, and through a
+ * pause when it ends within max_pause_ms (0: never: a thread that serves other tenants is
+ * not held by this one's pause). 1 taken; 0 refused at once, without sleeping the rest, with
+ * *retry_after_ms (may be NULL) set to the wait that was too long; -1 Redis unreachable. */
 int rl_rate_wait(rds_t *r, const char *rate_key, const char *pause_key, long rate_per_min,
-                 int burst, int64_t max_wait_ms);
+                 int burst, int64_t max_wait_ms, int64_t max_pause_ms, int64_t *retry_after_ms);
 /* Refusals seen by the calling thread: rl_slot_wait and rl_rate_wait count one each time they
  * give up, and callers with their own wait loop (erp_gate) count theirs with
  * rl_refusal_note. The worker loop takes the count around each job: a run cut short by a

@@ -2,7 +2,6 @@
  * "lifetime":ms}; its Redis TTL is the lifetime, so an expired token can never be read. */
 #include "token.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,10 +11,6 @@
 #include "lock.h"
 #include "log.h"
 #include "util.h"
-
-static atomic_long g_fetches;
-
-long token_fetch_count(void) { return atomic_load(&g_fetches); }
 
 typedef struct {
     char   *token;
@@ -118,7 +113,6 @@ char *token_get(rds_t *r, const uint8_t key[MLC_KEY_LEN], const char *tenant,
                 free(again.token);
                 char *fresh = NULL;
                 long expires_in = 0;
-                atomic_fetch_add(&g_fetches, 1);
                 if (fetch(ud, &fresh, &expires_in, err, err_len) == 0 && fresh) {
                     if (expires_in <= 0)
                         expires_in = 60;

@@ -33,6 +33,4 @@ char *token_peek(rds_t *r, const uint8_t key[MLC_KEY_LEN], const char *tenant,
 int token_request(http_client_t *http, const char *url, const char *form, const char *label,
                   char **access, long *expires_in_s, char **refresh, long *status, char *err,
                   size_t err_len);
-/* Number of fetches this process made (for tests and metrics). */
-long token_fetch_count(void);
 #endif

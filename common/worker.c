@@ -6,8 +6,11 @@
  *   runners  (opts->threads) each with their own Redis connection, HTTP client and bus:
  *            inbox -> job_claim -> handler -> job_done / job_fail, then a completion on
  *            the eventfd so main returns one credit.
- *   keeper   own Redis connection: extends the leases of running jobs every lease_ms/3
- *            and writes the K_WORKERS heartbeat every second.
+ *   keeper   own Redis connection: extends the leases of running jobs every lease_ms/3;
+ *            every second flushes the process's request counters (reqstats) and then
+ *            writes the K_WORKERS heartbeat, so each heartbeat says that what was counted
+ *            before its turn began is in K_STATS; flushes once more after the runners
+ *            stopped.
  *
  * Credit: main counts jobs received but not yet signalled as finished (in_flight); READY
  * announces threads - in_flight, and each finished job later adds one CREDIT, so the broker
@@ -30,6 +33,7 @@
 #include "keys.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "reqstats.h"
 #include "util.h"
 
 #define HB_MS            1000
@@ -318,6 +322,7 @@ static void *keeper_main(void *arg)
     while (!keeper_should_stop(p)) {
         int64_t now = mono_ms();
         if (now >= next_hb) {
+            reqstats_flush(p->keeper_redis);
             write_heartbeat(p);
             next_hb = now + HB_MS;
         }
@@ -328,6 +333,9 @@ static void *keeper_main(void *arg)
         int64_t wake = next_hb < next_touch ? next_hb : next_touch;
         sleep_ms(wake - mono_ms() < 50 ? wake - mono_ms() : 50);
     }
+    if (reqstats_flush(p->keeper_redis) < 0)
+        mlog(LOG_WARN, "worker.reqstats", "Redis failed: %ld request counters of this process "
+             "are lost", reqstats_pending());
     redisReply *rep = rds_cmd(p->keeper_redis, "HDEL %s %s", K_WORKERS, p->worker_id);
     if (rep)
         freeReplyObject(rep);

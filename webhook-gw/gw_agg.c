@@ -27,10 +27,26 @@ static const struct {
     { "webhook_registrations", "mlc_webhook_registrations_total", "Asana webhooks registered, per tenant." },
 };
 #define N_COUNTERS ((int)(sizeof COUNTERS / sizeof COUNTERS[0]))
-#define WRITEBACK_PREFIX "writeback_"
-/* Write-back outcomes always exported (at 0 until they happen); others appear when counted. */
+/* K_STATS counters <prefix><label value> exported as one labelled family each: the values
+ * listed in "always" are exported at 0 until counted, any other value once counted. */
 static const char *const WRITEBACK_OUTCOMES[] = { "applied", "already", "not_applicable",
                                                   "pending", "failed", NULL };
+static const struct {
+    const char *prefix, *metric, *label, *help;
+    const char *const *always;
+} LABELLED[] = {
+    { "writeback_", "mlc_writebacks_total", "outcome",
+      "Approval write-backs to the ERP per tenant by outcome.", WRITEBACK_OUTCOMES },
+    { "asana_requests_", "mlc_asana_requests_total", "status",
+      "Asana API requests sent, per tenant by HTTP status (0: no answer).", NULL },
+    { "erp_requests_", "mlc_erp_requests_total", "status",
+      "ERP requests sent (reads, write-backs, token revocations; not token grants), per tenant by HTTP status (0: no answer).", NULL },
+    { "token_fetches_", "mlc_token_fetches_total", "system",
+      "Requests to a token endpoint (ifs: IFS IAM, ion: ION authorization server), per tenant.", NULL },
+};
+#define N_LABELLED ((int)(sizeof LABELLED / sizeof LABELLED[0]))
+/* Systems of mlc_rate_limited_total: the 429 answers counted as <system>_requests_429. */
+static const char *const RATE_LIMITED_SYSTEMS[] = { "asana", "erp", NULL };
 static const char *const QUEUE_SERVICES[] = { "poll", "write" };
 /* Job states of the model's "queues" besides the per-service queues. */
 static const char *const JOB_STATES[] = { "running", "retry", "dead" };
@@ -229,6 +245,31 @@ static double num(const json_t *o, const char *k)
     return (double)json_integer_value(json_object_get(o, k));
 }
 
+/* The samples of LABELLED[which] from the tenant's counters c. */
+static void labelled_counters(prom_t *p, const char *id, json_t *c, int which)
+{
+    const char *prefix = LABELLED[which].prefix, *const *always = LABELLED[which].always;
+    for (int i = 0; always && always[i]; i++) {
+        const char *l[] = { "tenant", id, LABELLED[which].label, always[i], NULL };
+        char field[64];
+        snprintf(field, sizeof field, "%s%s", prefix, always[i]);
+        prom_sample(p, LABELLED[which].metric, l, num(c, field));
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(c, k, v) {
+        if (!str_starts(k, prefix) || !k[strlen(prefix)])
+            continue;
+        const char *value = k + strlen(prefix);
+        bool listed = false;
+        for (int i = 0; always && always[i]; i++)
+            listed |= strcmp(value, always[i]) == 0;
+        const char *l[] = { "tenant", id, LABELLED[which].label, value, NULL };
+        if (!listed)
+            prom_sample(p, LABELLED[which].metric, l, (double)json_integer_value(v));
+    }
+}
+
 static void tenant_metrics(prom_t *p, const char *id, json_t *t)
 {
     const char *lt[] = { "tenant", id, NULL };
@@ -250,24 +291,13 @@ static void tenant_metrics(prom_t *p, const char *id, json_t *t)
     json_t *c = json_object_get(t, "counters");
     for (int i = 0; i < N_COUNTERS; i++)
         prom_sample(p, COUNTERS[i].metric, lt, num(c, COUNTERS[i].field));
-    for (int i = 0; WRITEBACK_OUTCOMES[i]; i++) {
-        const char *l[] = { "tenant", id, "outcome", WRITEBACK_OUTCOMES[i], NULL };
+    for (int i = 0; i < N_LABELLED; i++)
+        labelled_counters(p, id, c, i);
+    for (int i = 0; RATE_LIMITED_SYSTEMS[i]; i++) {
+        const char *l[] = { "tenant", id, "system", RATE_LIMITED_SYSTEMS[i], NULL };
         char field[64];
-        snprintf(field, sizeof field, WRITEBACK_PREFIX "%s", WRITEBACK_OUTCOMES[i]);
-        prom_sample(p, "mlc_writebacks_total", l, num(c, field));
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(c, k, v) {
-        if (!str_starts(k, WRITEBACK_PREFIX))
-            continue;
-        const char *outcome = k + strlen(WRITEBACK_PREFIX);
-        bool listed = false;
-        for (int i = 0; WRITEBACK_OUTCOMES[i]; i++)
-            listed |= strcmp(outcome, WRITEBACK_OUTCOMES[i]) == 0;
-        const char *l[] = { "tenant", id, "outcome", outcome, NULL };
-        if (!listed)
-            prom_sample(p, "mlc_writebacks_total", l, (double)json_integer_value(v));
+        snprintf(field, sizeof field, "%s_requests_429", RATE_LIMITED_SYSTEMS[i]);
+        prom_sample(p, "mlc_rate_limited_total", l, num(c, field));
     }
 
     const json_t *h = json_object_get(t, "webhook");
@@ -282,6 +312,8 @@ static void tenant_metrics(prom_t *p, const char *id, json_t *t)
     double bounds[SYNCLOG_NBOUNDS];
     for (int i = 0; i < SYNCLOG_NBOUNDS; i++)
         bounds[i] = (double)SYNCLOG_BOUNDS_MS[i] / 1000;
+    const char *k;
+    json_t *v;
     json_object_foreach(json_object_get(t, "flows"), k, v) {
         const char *l[] = { "tenant", id, "flow", k, NULL };
         const char *status = json_string_value(json_object_get(v, "status"));
@@ -310,7 +342,9 @@ void gwa_metrics(const json_t *model, prom_t *p)
     prom_family(p, "mlc_tasks_mapped", PROM_GAUGE, "ERP records with an Asana task, per tenant.");
     for (int i = 0; i < N_COUNTERS; i++)
         prom_family(p, COUNTERS[i].metric, PROM_COUNTER, COUNTERS[i].help);
-    prom_family(p, "mlc_writebacks_total", PROM_COUNTER, "Approval write-backs to the ERP per tenant by outcome.");
+    for (int i = 0; i < N_LABELLED; i++)
+        prom_family(p, LABELLED[i].metric, PROM_COUNTER, LABELLED[i].help);
+    prom_family(p, "mlc_rate_limited_total", PROM_COUNTER, "Requests answered 429 (rate limited), per tenant and system (asana, erp): the status 429 samples of mlc_asana_requests_total and mlc_erp_requests_total.");
     prom_family(p, "mlc_webhook_health", PROM_GAUGE, "The tenant's Asana webhook: 1 for its current health, 0 for the others.");
     prom_family(p, "mlc_webhook_last_delivery_timestamp_seconds", PROM_GAUGE, "Time of the last verified webhook delivery, per tenant.");
     prom_family(p, "mlc_sync_last_finished_timestamp_seconds", PROM_GAUGE, "End of the last finished sync run, per tenant and flow.");

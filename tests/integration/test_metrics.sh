@@ -4,7 +4,10 @@
 # aggregate read from Redis matches what the simulators counted: tasks created == the
 # simulated Asana's POST /tasks 201 answers, records synced == the records seeded in the
 # simulated IFS, webhooks registered and handshakes == the simulator's, sync runs == the
-# sync history. A full re-sync then moves exactly the counters it should.
+# sync history. A full re-sync then moves exactly the counters it should. After a window of
+# injected 429s and with the stack frozen (scheduler stopped, queues empty, counters
+# flushed), Asana and ERP requests by status, 429s and token fetches equal the simulators'
+# request counters exactly.
 source "$(dirname "$0")/lib.sh"
 
 # promtool from Debian's prometheus package; sets PROMTOOL or prints why it is skipped.
@@ -188,6 +191,115 @@ if [ -n "$PROMTOOL" ]; then
   "$PROMTOOL" check config "$ROOT/deploy/prometheus.yml" >/dev/null || fail "deploy/prometheus.yml is invalid"
   ok "dashboard queries parse (promtool check rules); deploy/prometheus.yml is valid"
 fi
+# Requests by status, 429s and token fetches against the simulators' own request counters.
+# First a 429 window: every API request of the simulated Asana, IFS and ION answers 429
+# while syncs, a reconcile (Asana reads) and pings (token, ERP row, Asana user and project)
+# run, through the workers and through the CLI, which flushes its counts at exit; the syncs'
+# jobs retry and finish once the window is over.
+for url in "$ASANA_URL" "$IFS_URL" "$ION_URL"; do
+  jpost "$url/_sim/config" '{"fail_429_pct":100}' >/dev/null || fail "cannot turn on 429s at $url"
+done
+"$MLC" sync demo --full >/dev/null
+"$MLC" sync demo-m3 --full >/dev/null
+"$MLC" reconcile demo >/dev/null 2>&1 || true   # fails on its 429s: what we want counted
+"$MLC" ping demo >/dev/null 2>&1 || true
+"$MLC" ping demo-m3 >/dev/null 2>&1 || true
+sleep 2
+for url in "$ASANA_URL" "$IFS_URL" "$ION_URL"; do
+  jpost "$url/_sim/config" '{"fail_429_pct":0}' >/dev/null || fail "cannot turn off 429s at $url"
+done
+wait_until 120 queues_empty demo demo-m3 demo-syteline
+# Freeze: no scheduler, so no scheduled poll, retry, watchdog or reconciliation tick; then
+# every worker's second heartbeat after the queues were seen empty (a worker flushes its
+# counters right before writing its heartbeat: the second one's flush began after that).
+SCHED=$(pid_of scheduler)
+kill -TERM "$SCHED"
+sched_gone() { ! kill -0 "$SCHED" 2>/dev/null; }
+wait_until 30 sched_gone
+wait_until 60 queues_empty demo demo-m3 demo-syteline
+# beat_after MS: every worker's heartbeat (K_WORKERS last_seen_ms) is newer than MS; prints the newest.
+beat_after() {
+  "${REDIS_CLI[@]}" --raw HVALS mlc:workers | python3 -c "
+import json, sys
+seen = [json.loads(l)['last_seen_ms'] for l in sys.stdin if l.strip()]
+print(max(seen) if seen else 0); sys.exit(0 if len(seen) >= 2 and min(seen) > $1 else 1)"
+}
+beat_after_quiet() { beat_after "$1" >/dev/null; }
+T1=$(python3 -c 'import time; print(int(time.time() * 1000))')
+wait_until 10 beat_after_quiet "$T1"
+T2=$(beat_after "$T1")
+wait_until 10 beat_after_quiet "$T2"
+# sim_stats SUFFIX: each simulator's /_sim/stats into $OUT/<sim>.SUFFIX.json.
+sim_stats() {
+  local sim url
+  for sim in asana ifs ion; do
+    case $sim in asana) url=$ASANA_URL ;; ifs) url=$IFS_URL ;; ion) url=$ION_URL ;; esac
+    curl -sf "$url/_sim/stats" -o "$OUT/$sim.$1.json" || fail "GET $url/_sim/stats failed"
+  done
+}
+sim_stats freeze
+curl -sf "$GW/metrics" -o "$OUT/metrics.freeze.txt" || fail "GET /metrics failed"
+sim_stats after
+[ -z "$PROMTOOL" ] || "$PROMTOOL" check metrics < "$OUT/metrics.freeze.txt" || fail "promtool rejects the frozen scrape"
+python3 - "$OUT" <<'PY' || fail "request counters do not match the simulators'"
+import json, re, sys
+from collections import Counter
+out = sys.argv[1]
+sims = {s: json.load(open(f"{out}/{s}.freeze.json")) for s in ("asana", "ifs", "ion")}
+for s in sims:   # the stack was frozen: nothing reached a simulator while we scraped
+    assert sims[s]["requests"] == json.load(open(f"{out}/{s}.after.json"))["requests"], f"{s} moved"
+samples = {}
+for ln in open(f"{out}/metrics.freeze.txt"):
+    m = re.match(r'^(mlc_[a-z_]+)\{(.*)\} (\S+)$', ln.strip())
+    if m:
+        samples[(m.group(1), tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(2)))))] = float(m.group(3))
+def by(name, label, **only):
+    c = Counter()
+    for (nm, ls), v in samples.items():
+        d = dict(ls)
+        if nm == name and all(d.get(k) == w for k, w in only.items()):
+            c[d[label]] += int(v)
+    return +c
+# Simulator keys are "<METHOD> <route> <status>"; /_sim/ control requests are not counted by
+# the simulators (and excluded here should one be). Token routes are the token endpoints.
+def sim_requests(sim, keep):
+    c = Counter()
+    for k, n in sims[sim]["requests"].items():
+        method, route, status = k.split(" ")[0], " ".join(k.split(" ")[1:-1]), k.split(" ")[-1]
+        if not route.startswith("/_sim") and keep(route):
+            c[status] += n
+    return +c
+asana_sim = sim_requests("asana", lambda r: True)
+erp_sim = sim_requests("ifs", lambda r: r != "token") + sim_requests("ion", lambda r: r != "token")
+asana_ours, erp_ours = by("mlc_asana_requests_total", "status"), by("mlc_erp_requests_total", "status")
+# Status 0 (no answer) never reached a simulator: there must be none to account for.
+assert "0" not in asana_ours and "0" not in erp_ours, (asana_ours, erp_ours)
+assert asana_ours == asana_sim, f"asana by status: ours {dict(asana_ours)} != simulator {dict(asana_sim)}"
+print(f"ok: Asana requests by status == the simulated Asana's: {dict(sorted(asana_sim.items()))}")
+assert erp_ours == erp_sim, f"erp by status: ours {dict(erp_ours)} != IFS + ION {dict(erp_sim)}"
+print(f"ok: ERP requests by status == simulated IFS + ION (token endpoints aside): {dict(sorted(erp_sim.items()))}")
+tokens = by("mlc_token_fetches_total", "system")
+tok_sim = {"ifs": sum(sim_requests("ifs", lambda r: r == "token").values()),
+           "ion": sum(sim_requests("ion", lambda r: r == "token").values())}
+assert dict(tokens) == {k: v for k, v in tok_sim.items() if v}, (dict(tokens), tok_sim)
+assert tok_sim["ifs"] >= 2 and tok_sim["ion"] >= 3, tok_sim   # workers + `mlc ping`
+print(f"ok: token fetches == the simulators' token endpoint requests: {tok_sim}")
+# Per tenant where the simulator tells requesters apart: ION by tenant (tokens included).
+for tenant, ti in (("demo-m3", "DEMO_TST"), ("demo-syteline", "DEMO_CSI")):
+    ours = sum(by("mlc_erp_requests_total", "status", tenant=tenant).values()) + \
+           sum(by("mlc_token_fetches_total", "system", tenant=tenant).values())
+    assert ours == sims["ion"]["tenants"][ti]["requests"], (tenant, ours, sims["ion"]["tenants"][ti])
+    print(f"ok: {tenant}: ERP requests + token fetches {ours} == ION's count for {ti}")
+assert sum(by("mlc_erp_requests_total", "status", tenant="demo").values()) == sum(sim_requests("ifs", lambda r: r != "token").values())
+# The 429 window: rate limited == the status 429 samples == what the simulators answered 429.
+limited = by("mlc_rate_limited_total", "system")
+sim_429 = {"asana": sims["asana"]["rate_limited"], "erp": erp_sim["429"]}
+assert sims["asana"]["rate_limited"] == asana_sim["429"] > 0, (sims["asana"]["rate_limited"], asana_sim)
+assert sim_429["erp"] > 0 and sims["ifs"]["faults_injected"] + sims["ion"]["faults_injected"] >= sim_429["erp"], sims
+assert dict(limited) == sim_429 == {"asana": asana_ours["429"], "erp": erp_ours["429"]}, (dict(limited), sim_429)
+print(f"ok: 429 window: mlc_rate_limited_total {dict(limited)} == the simulators' 429 answers")
+PY
+
 # Redis gone: the gateway still answers, with its own counters and mlc_redis_up 0.
 kill -9 "$(pid_of redis)"
 curl -sf "$GW/metrics" -o "$OUT/metrics.noredis.txt" || fail "GET /metrics without Redis failed"

@@ -122,7 +122,12 @@ static void test_refusal_reasons_and_count(void **state)
     assert_true(paused);
     assert_true(wait > 1500 && wait <= 2000);
     assert_int_equal(rl_refusals_take(), 0);   /* the non-blocking forms note nothing */
-    assert_int_equal(rl_rate_wait(r, "w:rate", "w:pause", 60, 1, 50), 0);
+    /* a pause longer than the caller waits through refuses at once, and says for how long */
+    int64_t t0 = mono_ms(), later = 0;
+    assert_int_equal(rl_rate_wait(r, "w:rate", "w:pause", 60, 1, 5000, 1000, &later), 0);
+    assert_true(mono_ms() - t0 < 500);
+    assert_true(later > 1500 && later <= 2000);
+
     assert_int_equal(rl_slot_wait(r, "w:slots", "w:pause", 1, 1000, "h", 50, &paused_ms), 0);
     assert_true(paused_ms > 1500);
     rl_refusal_note();
@@ -135,6 +140,13 @@ static void test_refusal_reasons_and_count(void **state)
     assert_int_equal(rl_refusals_take(), 0);
     rl_refusal_note();
     assert_int_equal(rl_refusals_take(), 1);
+    /* a pause that ends within max_pause_ms is slept through: a turn, no refusal */
+    rl_pause(r, "w:pause3", 300);
+    rl_refusals_take();
+    t0 = mono_ms();
+    assert_int_equal(rl_rate_wait(r, "w:rate3", "w:pause3", 60000, 1, 50, 1000, NULL), 1);
+    assert_true(mono_ms() - t0 >= 250);
+    assert_int_equal(rl_refusals_take(), 0);
     rds_destroy(&r);
 }
 
@@ -162,7 +174,7 @@ static void *rate_worker(void *arg)
     char err[128];
     rds_t *r = rds_connect(rs.url, err, sizeof err);
     for (int i = 0; i < 10; i++)
-        if (rl_rate_wait(r, "m:rate", "m:pause", 1200, 1, 10000) == 1)
+        if (rl_rate_wait(r, "m:rate", "m:pause", 1200, 1, 10000, 0, NULL) == 1)
             atomic_fetch_add(&rate_taken, 1);
     rds_destroy(&r);
     return NULL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "keys.h"
+#include "reqstats.h"
 #include "util.h"
 
 /* Renew a token this long before it expires (token.c caps it at a third of its lifetime). */
@@ -142,6 +143,7 @@ int erp_fetch_page(const erp_read_t *in, const erp_source_t *src, const erp_scan
                            .sink_ud = &f };
         http_resp_t resp;
         int rc = http_do(in->http, &req, &resp);
+        reqstats_response(tenant, REQSTATS_ERP, &resp);
         free(auth);
         page->stopped = f.rc > 0;
         if (rc != 0 && !page->stopped) {

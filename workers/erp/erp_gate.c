@@ -17,22 +17,11 @@ static long rate_of(const tenant_cfg_t *t)
 int erp_gate_wait(rds_t *r, const tenant_cfg_t *t, int64_t max_wait_ms, int64_t *retry_after_ms)
 {
     long rate = rate_of(t);
+    if (!rate)
+        return 1;
     char *rate_key = xasprintf(K_ERP_RATE, t->id), *pause_key = xasprintf(K_ERP_PAUSE, t->id);
-    int64_t deadline = mono_ms() + max_wait_ms;
-    int rc;
-    for (;;) {
-        int64_t wait = 0;
-        bool paused = false;
-        rc = rate ? rl_rate_try(r, rate_key, pause_key, rate, rl_rate_burst(rate), &wait, &paused) : 1;
-        if (rc != 0)
-            break;
-        if (paused || wait > deadline - mono_ms()) {
-            *retry_after_ms = wait;
-            rl_refusal_note();
-            break;
-        }
-        sleep_ms(wait);
-    }
+    int rc = rl_rate_wait(r, rate_key, pause_key, rate, rl_rate_burst(rate), max_wait_ms, 0,
+                          retry_after_ms);
     free(rate_key);
     free(pause_key);
     return rc;

@@ -13,6 +13,7 @@
 #include "erp.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "reqstats.h"
 #include "token.h"
 #include "util.h"
 
@@ -116,6 +117,7 @@ int ifs_fetch_token(void *ud, char **token, long *expires_in, char *err, size_t 
     long status;
     int rc = token_request(tr->http, erp_str(t, "token_url"), form, "ifs", token, expires_in,
                            &refresh, &status, err, err_len);
+    reqstats_token(t->id, "ifs");
     free(refresh); /* client credentials need none: a new grant is as cheap */
     free(form);
     return rc;

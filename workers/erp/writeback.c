@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reqstats.h"
 #include "token.h"
 #include "util.h"
 #include "erp_gate.h"
@@ -305,6 +306,7 @@ int wb_send(wb_run_t *run, const erp_source_t *src, const char *method, const ch
                            .body_len = body ? strlen(body) : 0 };
         http_resp_t resp;
         int rc = http_do(run->erp.http, &req, &resp);
+        reqstats_response(run->in->tenant->id, REQSTATS_ERP, &resp);
         free(auth);
         if (rc != 0) {
             log_call(run->out->calls, method, url, body, 0, resp.error, strlen(resp.error));

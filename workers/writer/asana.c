@@ -1,7 +1,6 @@
 /* asana: see asana.h. */
 #include "asana.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,21 +9,15 @@
 #include "keys.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "reqstats.h"
 #include "util.h"
-
-static atomic_long g_requests, g_rate_limited;
-
-void asana_counters(long *requests, long *rate_limited)
-{
-    *requests = atomic_load(&g_requests);
-    *rate_limited = atomic_load(&g_rate_limited);
-}
 
 void asana_init(asana_t *a, http_client_t *http, rds_t *redis, const tenant_cfg_t *t)
 {
     memset(a, 0, sizeof *a);
     a->http = http;
     a->redis = redis;
+    a->tenant = t->id;
     a->base = t->asana_base;
     const char *token = a->token = t->asana_token;
     a->rate_per_min = t->asana_rate_per_min;
@@ -93,16 +86,17 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
     int rc = -1;
     char *rate = xasprintf(K_ASANA_RATE, a->token_id);
     for (int attempt = 0; attempt < 3; attempt++) {
-        int64_t paused = 0;
+        int64_t paused = 0, later = 0;
         int turn = a->rate_per_min > 0
                        ? rl_rate_wait(a->redis, rate, pause, a->rate_per_min,
-                                      rl_rate_burst(a->rate_per_min), 5000) : 1;
+                                      rl_rate_burst(a->rate_per_min), ASANA_TURN_WAIT_MS,
+                                      ASANA_PAUSE_WAIT_MS, &later) : 1;
         if (turn != 1) {
             res->retryable = 1;
-            res->retry_after_ms = 1000;
+            res->retry_after_ms = later > 0 ? later : 1000;
             snprintf(res->error, sizeof res->error, turn < 0 ? "redis unreachable"
-                     : "asana rate (%ld/min per token) or pause: no turn within 5 s",
-                     a->rate_per_min);
+                     : "asana rate (%ld/min per token) or pause: next turn in %lld ms",
+                     a->rate_per_min, (long long)later);
             break;
         }
         int got = rl_slot_wait(a->redis, slots, pause, write ? a->write_cap : a->read_cap, 60000,
@@ -119,6 +113,7 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
                            .body_len = body ? strlen(body) : 0, .timeout_ms = ASANA_TIMEOUT_MS };
         http_resp_t resp;
         int hr = http_do(a->http, &req, &resp);
+        reqstats_response(a->tenant, REQSTATS_ASANA, &resp);
         bool defer = a->defer_release && write && hr == 0 && resp.status >= 200 && resp.status < 300;
         if (defer) {
             a->held_slots = slots;
@@ -127,7 +122,6 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
         } else {
             rl_slot_release(a->redis, slots, holder);
         }
-        atomic_fetch_add(&g_requests, 1);
         res->status = resp.status;
         json_decref(res->body);
         res->body = hr == 0 && resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, NULL)
@@ -144,7 +138,6 @@ int asana_call(asana_t *a, const char *method, const char *path, json_t *data, a
             long ra = http_retry_after_ms(&resp);
             if (resp.status == 429 || (resp.status == 503 && ra > 0)) {
                 if (resp.status == 429)
-                    atomic_fetch_add(&g_rate_limited, 1);
                 if (ra < 0)
                     ra = 1000;
                 rl_pause(a->redis, pause, ra);

@@ -13,6 +13,11 @@
 
 /* Longest an Asana request may take (the task create lock in upsert.c relies on it). */
 #define ASANA_TIMEOUT_MS 20000
+/* A request waits this long for its turn of the token's rate, and through a pause (a 429's
+ * Retry-After) that ends within ASANA_PAUSE_WAIT_MS; a longer one gives the job back at once
+ * (deferred, its attempt not used), so a paused token does not hold the writer's threads. */
+#define ASANA_TURN_WAIT_MS  5000
+#define ASANA_PAUSE_WAIT_MS 2000
 
 typedef struct {
     http_client_t *http;
@@ -27,6 +32,7 @@ typedef struct {
     bool           defer_release; /* keep the last write's slot until asana_append_release */
     char          *held_slots;  /* slot of a deferred release (owned) */
     char          *held_holder;
+    const char    *tenant;      /* tenant id (borrowed): names its request counters (reqstats) */
 } asana_t;
 
 typedef struct {
@@ -58,6 +64,4 @@ void asana_release(asana_t *a);
 /* The gid of the token's own user (GET /users/me), cached in Redis (K_ASANA_ME) for a day.
  * Caller frees; NULL when neither Redis nor Asana could tell. */
 char *asana_me(asana_t *a);
-/* Counters of this process: requests by outcome (for status/metrics). */
-void asana_counters(long *requests, long *rate_limited);
 #endif
