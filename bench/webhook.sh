@@ -10,14 +10,14 @@
 #      for SECS seconds, wrk's latency percentiles.
 # The writer is stopped first so the measurement is the gateway's (the jobs stay queued).
 # N pre-signed bodies per wrk thread bound the distinct events; a run that exhausts them
-# counts the rest as duplicates and says so. Usage: [N=150000] [K=1] [THREADS=2] [CONNS=32]
+# counts the rest as duplicates and says so. Usage: [N=250000] [K=1] [THREADS=2] [CONNS=32]
 # bench/webhook.sh [SECS=10] [RATE=2000]   (RATE=0: the max-rate run only)
 set -euo pipefail
 SECS=${1:-10}
 RATE=${2:-2000}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
-N=${N:-150000}
+N=${N:-250000}
 K=${K:-1}   # events per delivery in the max-rate run (Asana may batch several)
 source "$(dirname "$0")/../tests/integration/lib.sh"
 out="$ROOT/bench/out"; mkdir -p "$out"

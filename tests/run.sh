@@ -4,6 +4,10 @@
 # `test_x.sh` the integration test tests/integration/test_x.sh.
 # Each test runs with a time limit; the last line is "N passed, N failed". Integration tests
 # run two at a time (MLC_TEST_JOBS), those marked "# test: serial" alone afterwards.
+# `all` also runs the deployment test (tests/deploy/run.sh, "test_deploy": Docker Compose on
+# a private dockerd) as the first of the parallel integration tests, unless MLC_TEST_DEPLOY=0;
+# the test tools are installed first (scripts/deps.sh --test) and the deployment test's base
+# image is debootstrapped in the background while the unit tests run.
 set -u
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
@@ -12,11 +16,13 @@ out=tests/out
 mkdir -p "$out"
 passed=0; failed=0; failures=()
 
-# report NAME RC SECONDS: counts and prints the outcome of a finished test.
+# report NAME RC SECONDS: counts and prints the outcome of a finished test (and the reason
+# of a test that skipped itself: its "SKIPPED: ..." lines).
 report() {
   local name=$1 rc=$2 secs=$3 log="$out/$1.log"
   if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1)); echo "PASS $name ($secs s)"
+    grep '^SKIPPED' "$log" 2>/dev/null | sed 's/^/    /' || true
   else
     failed=$((failed + 1)); failures+=("$name"); echo "FAIL $name ($secs s), log: $log"
     tail -n 40 "$log" | sed 's/^/    /'
@@ -38,6 +44,7 @@ units() { for t in "$BIN"/tests/test_*; do [ -x "$t" ] && run_one "$(basename "$
 # "# test: serial" measures timing or load and runs afterwards, alone.
 integrations() {
   local jobs=${MLC_TEST_JOBS:-2} par=() ser=() t
+  [ "${with_deploy:-0}" = 1 ] && par+=(tests/deploy/run.sh)
   for t in tests/integration/test_*.sh; do
     [ -f "$t" ] || continue
     if grep -q '^# test: serial' "$t"; then ser+=("$t"); else par+=("$t"); fi
@@ -49,6 +56,7 @@ integrations() {
       [ -z "${slot_pid[$i]:-}" ] && [ $next -lt ${#par[@]} ] || continue
       t=${par[$next]}; next=$((next + 1))
       slot_name[$i]=$(basename "$t"); slot_start[$i]=$SECONDS
+      [ "$t" = tests/deploy/run.sh ] && slot_name[$i]=test_deploy
       MLC_TEST_PORT_LO=$((20000 + i * span)) MLC_TEST_PORT_HI=$((20000 + (i + 1) * span - 1)) \
         timeout --kill-after=10 "${TEST_TIMEOUT:-900}" bash "$t" >"$out/${slot_name[$i]}.log" 2>&1 &
       slot_pid[$i]=$!
@@ -68,8 +76,21 @@ integrations() {
   for t in "${ser[@]}"; do run_one "$(basename "$t")" bash "$t"; done
 }
 
+# For the deployment test: the test tools, and its base image built in the background.
+deploy_prepare() {
+  [ "${MLC_TEST_DEPLOY:-1}" = 1 ] || return 0
+  with_deploy=1
+  [ "$(id -u)" -eq 0 ] || return 0   # the test says SKIPPED itself
+  scripts/deps.sh --test >"$out/deps-test.log" 2>&1 ||
+    echo "some test tools could not be installed (tests that need them say SKIPPED): $out/deps-test.log"
+  if command -v debootstrap >/dev/null; then
+    scripts/docker-base.sh --tar-only >"$out/deploy-base.log" 2>&1 &
+    base_pid=$!
+  fi
+}
+
 case "$mode" in
-  all) units; integrations ;;
+  all) deploy_prepare; units; integrations ;;
   unit) units ;;
   integration) integrations ;;
   *) for n in "$@"; do
@@ -79,6 +100,7 @@ case "$mode" in
        else echo "no test named $n"; failed=$((failed + 1)); fi
      done ;;
 esac
+[ -n "${base_pid:-}" ] && { wait "$base_pid" 2>/dev/null || true; }   # nothing left running
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
