@@ -2,6 +2,8 @@
  *   fx_redis_start / fx_redis_stop   a private redis-server on a free 127.0.0.1 port < 32768
  *                                    (no persistence) and a unix socket beside it;
  *                                    fx_redis_start_on picks the port (restart tests)
+ *   fx_redis_open / fx_redis_close   the same plus a product client (rds) connected to it:
+ *                                    the group setup and teardown of most Redis tests
  *   fx_redis_cmd                      one command on a fresh connection, for assertions
  *   fx_bin                            path of a program built next to the running test
  *                                    (bin/tests/test_x -> bin/<name>; honours BIN=...)
@@ -28,6 +30,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "redis.h"
 
 extern char **environ;
 
@@ -251,6 +255,28 @@ static inline void fx_redis_stop(fx_redis_t *rs)
     rs->pid = 0;
     if (rs->sock[0])
         unlink(rs->sock);
+}
+
+/* fx_redis_start, then *r connected to it. 0, or -1 (the server is stopped again). */
+static inline int fx_redis_open(fx_redis_t *rs, rds_t **r)
+{
+    if (fx_redis_start(rs) < 0)
+        return -1;
+    char err[256];
+    *r = rds_connect(rs->url, err, sizeof err);
+    if (!*r) {
+        fprintf(stderr, "fixture: %s\n", err);
+        fx_redis_stop(rs);
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes *r (NULLs it) and stops the server; safe twice. */
+static inline void fx_redis_close(fx_redis_t *rs, rds_t **r)
+{
+    rds_destroy(r);
+    fx_redis_stop(rs);
 }
 
 /* A redis-cli-like helper for assertions: runs one command on a fresh connection to rs and

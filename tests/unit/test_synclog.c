@@ -16,18 +16,13 @@ static rds_t *R;
 static int group_setup(void **state)
 {
     (void)state;
-    if (fx_redis_start(&rs) < 0)
-        return -1;
-    char err[256];
-    R = rds_connect(rs.url, err, sizeof err);
-    return R ? 0 : -1;
+    return fx_redis_open(&rs, &R);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    rds_destroy(&R);
-    fx_redis_stop(&rs);
+    fx_redis_close(&rs, &R);
     return 0;
 }
 

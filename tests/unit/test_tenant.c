@@ -17,19 +17,14 @@ static uint8_t KEY[MLC_KEY_LEN], OTHER[MLC_KEY_LEN];
 
 static int setup(void **state)
 {
-    if (fx_redis_start(&rs) < 0)
-        return -1;
-    char err[256];
-    R = rds_connect(rs.url, err, sizeof err);
     memset(KEY, 7, sizeof KEY);
     memset(OTHER, 9, sizeof OTHER);
-    return R ? 0 : -1;
+    return fx_redis_open(&rs, &R);
 }
 
 static int teardown(void **state)
 {
-    rds_destroy(&R);
-    fx_redis_stop(&rs);
+    fx_redis_close(&rs, &R);
     return 0;
 }
 
