@@ -1,6 +1,10 @@
 # ml-connector build. `make` builds every binary into bin/, `make test` runs all tests
 # (installing missing Debian packages first), `make run` starts the demo stack.
 CC      ?= cc
+# Compile on every core unless the caller chose (-j N on the command line).
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 # Missing Debian packages are installed before anything reads pkg-config (skipped for clean).
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
 DEPS_STATUS := $(shell scripts/deps.sh >&2 && echo ok)
