@@ -36,7 +36,15 @@ run_one() {
   report "$name" "$rc" $((SECONDS - start))
 }
 
-units() { for t in "$BIN"/tests/test_*; do [ -x "$t" ] && run_one "$(basename "$t")" "$t"; done; }
+# The unit test binaries of tests/unit/*.c (a stale binary of a removed test does not run).
+units() {
+  local src t
+  for src in tests/unit/test_*.c; do
+    t="$BIN/tests/$(basename "$src" .c)"
+    if [ -x "$t" ]; then run_one "$(basename "$t")" "$t"
+    else failed=$((failed + 1)); failures+=("$(basename "$t")"); echo "FAIL $(basename "$t"): $t not built"; fi
+  done
+}
 
 # Integration tests run MLC_TEST_JOBS (default 2) at a time: most of their time is spent
 # waiting (token lifetimes, schedules, sleeps). Each slot gets its own port range for

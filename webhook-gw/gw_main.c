@@ -52,6 +52,7 @@ typedef struct {
     int64_t         cache_ms;   /* a cached tenant is read again after this long (membership) */
     gwm_t          *metrics;
     gwp_t          *pub;        /* publishes the created write jobs to the broker */
+    int             pub_queue;  /* its capacity (MLC_GW_PUB_QUEUE) */
     pthread_mutex_t lock;
     pthread_cond_t  freed;
     gw_conn_t      *conns;
@@ -303,7 +304,12 @@ static void metrics(gw_t *gw, httpd_resp_t *resp)
     gw_conn_t *c = conn_acquire(gw);
     char *agg = gwa_render(c->redis, gw->key);
     conn_release(gw, c);
-    char *text = xasprintf("%s%s", own, agg);
+    char *text = xasprintf("%s# HELP mlc_webhook_publish_dropped_total Job ids the gateway did not "
+                           "pass to the broker because %d were waiting (the broker's resync of "
+                           "the Redis queues delivers those jobs later).\n"
+                           "# TYPE mlc_webhook_publish_dropped_total counter\n"
+                           "mlc_webhook_publish_dropped_total %ld\n%s",
+                           own, gw->pub_queue, gwp_dropped(gw->pub), agg);
     httpd_resp_body(resp, 200, "text/plain; version=0.0.4", text, strlen(text));
     free(text);
     free(agg);
@@ -389,8 +395,10 @@ int main(int argc, char **argv)
         gw.max_body = 1 << 20;
     gws_opts_from_env(&gw.store);
     gw.metrics = gwm_new(MAX_TENANTS);
-    gw.pub = gwp_new(gw.broker_url, (size_t)env_long("MLC_GW_PUB_QUEUE", 100000),
-                     env_long("MLC_GW_PUB_LINGER_US", 1000));
+    gw.pub_queue = (int)env_long("MLC_GW_PUB_QUEUE", 100000);
+    if (gw.pub_queue < 1)
+        gw.pub_queue = 100000;
+    gw.pub = gwp_new(gw.broker_url, (size_t)gw.pub_queue, env_long("MLC_GW_PUB_LINGER_US", 1000));
     if (!gw.pub)
         return 1;
     gw.conns = xcalloc((size_t)threads, sizeof *gw.conns);
