@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the test suites: `tests/run.sh` (all), `tests/run.sh unit`, `tests/run.sh integration`,
 # or `tests/run.sh NAME...` for single tests: `test_x` is the unit test bin/tests/test_x,
-# `test_x.sh` the integration test tests/integration/test_x.sh.
+# `test_x.sh` the integration test tests/integration/test_x.sh, `test_deploy` the deployment
+# test.
 # Each test runs with a time limit; the last line is "N passed, N failed". Integration tests
 # run two at a time (MLC_TEST_JOBS), those marked "# test: serial" alone afterwards.
 # `all` also runs the deployment test (tests/deploy/run.sh, "test_deploy": Docker Compose on
@@ -84,27 +85,33 @@ integrations() {
   for t in "${ser[@]}"; do run_one "$(basename "$t")" bash "$t"; done
 }
 
-# For the deployment test: the test tools, and its base image built in the background.
+# The tools single tests use, installed before any test runs (as root; a test whose tool is
+# missing says SKIPPED).
+test_tools() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  scripts/deps.sh --test >"$out/deps-test.log" 2>&1 ||
+    echo "some test tools could not be installed (tests that need them say SKIPPED): $out/deps-test.log"
+}
+
+# The deployment test joins the integration tests; its base image is built in the background.
 deploy_prepare() {
   [ "${MLC_TEST_DEPLOY:-1}" = 1 ] || return 0
   with_deploy=1
-  [ "$(id -u)" -eq 0 ] || return 0   # the test says SKIPPED itself
-  scripts/deps.sh --test >"$out/deps-test.log" 2>&1 ||
-    echo "some test tools could not be installed (tests that need them say SKIPPED): $out/deps-test.log"
-  if command -v debootstrap >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && command -v debootstrap >/dev/null; then
     scripts/docker-base.sh --tar-only >"$out/deploy-base.log" 2>&1 &
     base_pid=$!
   fi
 }
 
 case "$mode" in
-  all) deploy_prepare; units; integrations ;;
+  all) test_tools; deploy_prepare; units; integrations ;;
   unit) units ;;
-  integration) integrations ;;
+  integration) test_tools; integrations ;;
   *) for n in "$@"; do
        if [ -x "$BIN/tests/$n" ]; then run_one "$n" "$BIN/tests/$n"
        elif [ -f "tests/integration/$n" ]; then run_one "$n" bash "tests/integration/$n"
        elif [ -f "tests/integration/$n.sh" ]; then run_one "$n.sh" bash "tests/integration/$n.sh"
+       elif [ "$n" = test_deploy ]; then run_one test_deploy bash tests/deploy/run.sh
        else echo "no test named $n"; failed=$((failed + 1)); fi
      done ;;
 esac
