@@ -1,5 +1,5 @@
 /* gw_pub: see gw_pub.h. Two arrays: handlers append to `in` under the lock, the thread swaps
- * it with its empty `out` and sends `out` without the lock, grouped into runs of one tenant. */
+ * it with its empty `out` and sends `out` without the lock, grouped by tenant. */
 #include "gw_pub.h"
 
 #include <assert.h>
@@ -25,6 +25,14 @@ typedef struct {
     size_t   n, cap;
 } vec_t;
 
+/* send_all's scratch arrays, grown as needed: entries sorted by tenant, and the ids of one
+ * message. */
+typedef struct {
+    const entry_t **order;
+    const char    **ids;
+    size_t          cap;
+} send_buf_t;
+
 struct gwp {
     char           *broker_url;
     size_t          max_queued;
@@ -39,25 +47,38 @@ struct gwp {
     bool            warned;    /* a drop was logged since the queue last emptied (under lock) */
 };
 
-/* Sends out's entries, each run of one tenant with bus_publish_many, on *bus (connected
- * here when NULL; nothing is sent when it cannot be). */
-static void send_all(gwp_t *p, bus_t **bus, const vec_t *out, const char ***ids, size_t *cap)
+/* Entries by tenant, in push order within a tenant (entries are in one array, so their
+ * addresses are that order). */
+static int by_tenant(const void *a, const void *b)
+{
+    const entry_t *x = *(const entry_t *const *)a, *y = *(const entry_t *const *)b;
+    int c = strcmp(x->tenant, y->tenant);
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Sends out's entries on *bus (connected here when NULL; nothing is sent when it cannot be):
+ * grouped by tenant, each tenant's ids in push order with bus_publish_many. */
+static void send_all(gwp_t *p, bus_t **bus, const vec_t *out, send_buf_t *sb)
 {
     if (!*bus)
         *bus = bus_producer_new(p->broker_url);
     if (!*bus)
         return;   /* logged by bus_producer_new; the broker's resync finds the jobs */
-    if (*cap < out->n) {
-        *cap = out->n;
-        *ids = xrealloc(*ids, *cap * sizeof **ids);
+    if (sb->cap < out->n) {
+        sb->cap = out->n;
+        sb->order = xrealloc(sb->order, sb->cap * sizeof *sb->order);
+        sb->ids = xrealloc(sb->ids, sb->cap * sizeof *sb->ids);
     }
+    for (size_t i = 0; i < out->n; i++)
+        sb->order[i] = &out->v[i];
+    qsort(sb->order, out->n, sizeof *sb->order, by_tenant);
     size_t i = 0;
     while (i < out->n) {
-        const char *tenant = out->v[i].tenant;
+        const char *tenant = sb->order[i]->tenant;
         int n = 0;
-        while (i < out->n && !strcmp(out->v[i].tenant, tenant))
-            (*ids)[n++] = out->v[i++].id;
-        bus_publish_many(*bus, "write", tenant, *ids, n);   /* logs when it drops */
+        while (i < out->n && !strcmp(sb->order[i]->tenant, tenant))
+            sb->ids[n++] = sb->order[i++]->id;
+        bus_publish_many(*bus, "write", tenant, sb->ids, n);   /* logs when it drops */
     }
 }
 
@@ -66,8 +87,7 @@ static void *run(void *arg)
     gwp_t *p = arg;
     bus_t *bus = NULL;
     vec_t out = { 0 };
-    const char **ids = NULL;   /* send_all's id pointers, grown as needed */
-    size_t ids_cap = 0;
+    send_buf_t sb = { 0 };
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->in.n == 0 && !p->stop) {
@@ -88,13 +108,14 @@ static void *run(void *arg)
         out = t;
         p->warned = false;
         pthread_mutex_unlock(&p->lock);
-        send_all(p, &bus, &out, &ids, &ids_cap);
+        send_all(p, &bus, &out, &sb);
         out.n = 0;
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
     free(out.v);
-    free(ids);
+    free(sb.order);
+    free(sb.ids);
     bus_destroy(&bus);
     return NULL;
 }

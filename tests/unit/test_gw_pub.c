@@ -1,7 +1,8 @@
 /* gw_pub against a real ZeroMQ ROUTER socket standing in for the broker: ids pushed from
  * several threads all arrive, once, in PUB messages of one tenant and at most
- * BUS_PUB_MAX_IDS ids; ids pushed within the linger go out together; a full queue drops and
- * counts; destroy sends what is still queued. */
+ * BUS_PUB_MAX_IDS ids, each tenant's in push order; ids pushed within the linger go out
+ * together, one message per tenant; a full queue drops and counts; destroy sends what is
+ * still queued. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,7 +45,9 @@ typedef struct {
     int  messages, ids;
     int  max_ids;
     int  seen[2][1000];   /* [tenant a/b][id number] */
+    int  last[2];         /* the last id number of each tenant, -1 before the first */
     bool bad;             /* a frame that is not a well-formed PUB */
+    bool reordered;       /* a tenant's ids did not arrive in push order */
 } received_t;
 
 /* Reads PUB messages until `want` ids arrived or 2 s pass without a message. */
@@ -62,10 +65,13 @@ static void receive(fake_broker_t *b, received_t *r, int want)
             int t = f[4][1] == 'b';
             for (int i = 5; i < n; i++) {
                 int num = atoi(f[i] + 1);
-                if (f[i][0] != (t ? 'b' : 'a') || num < 0 || num >= 1000)
+                if (f[i][0] != (t ? 'b' : 'a') || num < 0 || num >= 1000) {
                     r->bad = true;
-                else
+                } else {
                     r->seen[t][num]++;
+                    r->reordered |= num <= r->last[t];
+                    r->last[t] = num;
+                }
             }
             r->ids += n - 5;
             if (n - 5 > r->max_ids)
@@ -82,8 +88,10 @@ static const received_t *receive_each_once(fake_broker_t *b, int na, int nb)
 {
     static received_t r;
     memset(&r, 0, sizeof r);
+    r.last[0] = r.last[1] = -1;
     receive(b, &r, na + nb);
     assert_false(r.bad);
+    assert_false(r.reordered);
     assert_int_equal(r.ids, na + nb);
     for (int t = 0; t < 2; t++)
         for (int i = 0; i < (t ? nb : na); i++)
@@ -153,11 +161,30 @@ static void test_full_queue_drops_and_destroy_flushes(void **state)
     broker_close(&b);
 }
 
+/* Tenants pushed interleaved within one batch go out as one message per tenant, each in push
+ * order. */
+static void test_tenants_grouped_in_order(void **state)
+{
+    fake_broker_t b;
+    broker_open(&b);
+    gwp_t *p = gwp_new(b.url, 1000, 300000);
+    sleep_ms(50);   /* the thread reaches its wait; the first push starts a 300 ms linger */
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%c%d", i % 2 ? 'b' : 'a', i / 2);
+        gwp_push(p, i % 2 ? "tb" : "ta", id);
+    }
+    gwp_destroy(&p);
+    assert_int_equal(receive_each_once(&b, 10, 10)->messages, 2);
+    broker_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_id_once_in_batches),
         cmocka_unit_test(test_full_queue_drops_and_destroy_flushes),
+        cmocka_unit_test(test_tenants_grouped_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
