@@ -5,11 +5,12 @@
  *   GET  /metrics            Prometheus counters and the request latency histogram, then
  *                            the deployment's aggregate read from Redis (gw_agg)
  *   GET  /status[.json]      read-only status page behind MLC_STATUS_TOKEN (gw_status)
- * Requests are served by a pool of threads, each handler taking one of as many Redis/bus
+ * Requests are served by a pool of threads, each handler taking one of as many Redis
  * connections, so a handler never waits for another request (Asana's create call blocks on
  * the handshake it triggers). Each connection slot caches its tenants' secrets (gw_cache),
  * so a verified delivery costs one Redis round trip: the record script, which re-checks that
- * the secret is still the stored one. */
+ * the secret is still the stored one. The ids of the jobs it created go to one publisher
+ * thread (gw_pub), which passes them to the broker in batches. */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
