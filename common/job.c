@@ -363,24 +363,26 @@ int job_enqueue(rds_t *r, const job_t *j)
     return rc;
 }
 
-/* EVAL with the source rather than EVALSHA: the caller may be inside MULTI or a longer
- * pipeline, where a NOSCRIPT could not be repaired. */
-int job_append_enqueue(rds_t *r, const job_t *j)
+/* Appends script (S_ENQUEUE or S_REVIVE) for j. EVAL with the source rather than EVALSHA:
+ * the caller may be inside MULTI or a longer pipeline, where a NOSCRIPT could not be
+ * repaired. */
+static int append_enqueue_script(rds_t *r, rds_script_t *script, const job_t *j)
 {
     enqueue_args_t a;
     enqueue_args_init(&a, j, now_ms());
-    int rc = rds_append_eval_src(r, &S_ENQUEUE, 5, 15, a.argv, NULL);
+    int rc = rds_append_eval_src(r, script, 5, 15, a.argv, NULL);
     enqueue_args_free(&a);
     return rc;
 }
 
+int job_append_enqueue(rds_t *r, const job_t *j)
+{
+    return append_enqueue_script(r, &S_ENQUEUE, j);
+}
+
 int job_append_revive(rds_t *r, const job_t *j)
 {
-    enqueue_args_t a;
-    enqueue_args_init(&a, j, now_ms());
-    int rc = rds_append_eval_src(r, &S_REVIVE, 5, 15, a.argv, NULL);
-    enqueue_args_free(&a);
-    return rc;
+    return append_enqueue_script(r, &S_REVIVE, j);
 }
 
 const char *job_enqueue_lua(void)
